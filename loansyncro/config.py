@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
-DEFAULT_DATABASE_URL: Final = "postgresql://postgres@127.0.0.1:5432/loansyncro"
+DEFAULT_DATABASE_URL: Final = "postgresql://postgres:postgres@127.0.0.1:5432/loansyncro"
 DEFAULT_AMQP_URI: Final = "amqp://guest:guest@127.0.0.1:5672/"
 LOG_FORMATS: Final = ("json", "kv")
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")

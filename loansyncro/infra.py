@@ -16,12 +16,12 @@ class InfrastructureError(RuntimeError):
 
 
 POSTGRES_HINT = (
-    "start it with 'make services' (Debian/Ubuntu, as root) or "
+    "Start it with 'make services' (Debian/Ubuntu, as root) or "
     "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', "
     "or point DATABASE_URL at a running server"
 )
 RABBITMQ_HINT = (
-    "start it with 'make services' (Debian/Ubuntu, as root) or 'rabbitmq-server -detached', "
+    "Start it with 'make services' (Debian/Ubuntu, as root) or 'rabbitmq-server -detached', "
     "or point AMQP_URI at a running broker"
 )
 

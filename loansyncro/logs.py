@@ -89,6 +89,7 @@ def logging_config(service: str, level: str = "INFO", fmt: str = "json") -> dict
             "kombu": {"level": "WARNING"},
             "amqp": {"level": "WARNING"},
             "nameko": {"level": "WARNING"},
+            "alembic": {"level": "WARNING"},
         },
         "root": {"level": level, "handlers": ["stderr"]},
     }
@@ -96,3 +97,17 @@ def logging_config(service: str, level: str = "INFO", fmt: str = "json") -> dict
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     logging.config.dictConfig(logging_config(service, level, fmt))
+
+
+class StructuredFormatter(logging.Formatter):
+    """JSON lines, or key=value when LOG_FORMAT=kv; for configurations written as files."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import os
+
+        chosen = os.environ.get("LOG_FORMAT", "json").lower()
+        self._delegate: logging.Formatter = KeyValueFormatter() if chosen == "kv" else JsonFormatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._delegate.format(record)

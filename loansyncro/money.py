@@ -128,6 +128,11 @@ def minor_unit(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_units(currency))
 
 
+def zero_amount(currency: str) -> Decimal:
+    """Return zero with the minor-unit decimals of ``currency``, such as 0.00 for USD."""
+    return minor_unit(currency) * 0
+
+
 def normalize_zero(value: Decimal) -> Decimal:
     """Return ``value`` with a negative zero turned into positive zero of the same exponent."""
     if value.is_zero() and value.is_signed():

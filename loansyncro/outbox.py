@@ -45,7 +45,7 @@ class Relay:
         *,
         name: str = "main",
         batch_size: int = 500,
-        idle_seconds: float = 0.05,
+        idle_seconds: float = 0.1,
     ) -> None:
         self.engine = engine
         self.store = EventStore(engine)
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         description="Publish committed events from the event store to RabbitMQ (DATABASE_URL, AMQP_URI).",
     )
     parser.add_argument("--name", default="main", help="checkpoint name; replicas share it (default: main)")
-    parser.add_argument("--idle", type=float, default=0.05, help="seconds to wait when no event is pending")
+    parser.add_argument("--idle", type=float, default=0.1, help="seconds to wait when no event is pending")
     args = parser.parse_args(argv)
 
     settings: Settings = load_settings()

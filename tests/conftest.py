@@ -23,7 +23,7 @@ from loansyncro.config import Settings, load_settings
 from loansyncro.db import make_engine
 from loansyncro.infra import admin_url
 
-BASE_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/loansyncro")
+BASE_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:5432/loansyncro")
 BASE_AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 
 

@@ -1,0 +1,128 @@
+"""The `loansyncro` command: migrate, run everything, relay, inspect dead letters."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from loansyncro.config import ConfigError, load_settings
+from loansyncro.infra import InfrastructureError, check_postgres, check_rabbitmq
+from loansyncro.logs import configure_logging
+
+log = logging.getLogger("loansyncro")
+
+
+def _fail(message: str) -> int:
+    print(f"loansyncro: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_check(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    check_postgres(settings)
+    check_rabbitmq(settings)
+    print(f"PostgreSQL and RabbitMQ are reachable ({settings.database_url.rsplit('@', 1)[-1]}).")
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from loansyncro.migrate import migrate
+
+    settings = load_settings()
+    print("Applying migrations and declaring RabbitMQ queues ...", flush=True)
+    migrate(settings)
+    print("Database and broker are up to date.")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from loansyncro.devserver import ServiceGroup
+    from loansyncro.migrate import migrate
+
+    settings = load_settings()
+    check_postgres(settings)
+    check_rabbitmq(settings)
+    if not args.no_migrate:
+        print("Applying migrations ...", flush=True)
+        migrate(settings)
+
+    log_dir = Path(args.log_dir) if args.log_dir else None
+    group = ServiceGroup(settings, log_dir=log_dir)
+    print(f"Starting relay and services: {', '.join(group.services)} ...", flush=True)
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        group.start()
+        group.wait_until_ready()
+        print(f"\nLoanSyncro is running at {group.url}  (API under {group.url}/api/v1/; Ctrl-C stops it)\n", flush=True)
+        while not stopping:
+            group.check_alive()
+            time.sleep(0.5)
+    except (RuntimeError, TimeoutError) as error:
+        print(f"loansyncro: {error}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nStopping ...", flush=True)
+        group.stop()
+        print("Stopped.")
+    return 0
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    from loansyncro.outbox import main as relay_main
+
+    relay_main(args.relay_args)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loansyncro",
+        description=(
+            "LoanSyncro operations. Settings come from the environment: DATABASE_URL, AMQP_URI, "
+            "GATEWAY_HOST, GATEWAY_PORT, LOG_LEVEL, LOG_FORMAT (json or kv); defaults point at 127.0.0.1."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("check", help="check that PostgreSQL and RabbitMQ are reachable").set_defaults(func=cmd_check)
+    commands.add_parser(
+        "migrate", help="create the database if missing, apply migrations, declare RabbitMQ queues"
+    ).set_defaults(func=cmd_migrate)
+
+    run = commands.add_parser("run", help="migrate, then start the relay and every service until Ctrl-C")
+    run.add_argument("--no-migrate", action="store_true", help="skip migrations (another step ran them)")
+    run.add_argument("--log-dir", default=None, help="write each process's log to DIR/NAME.log instead of the terminal")
+    run.set_defaults(func=cmd_run)
+
+    relay = commands.add_parser("relay", help="publish committed events to RabbitMQ (one process)")
+    relay.add_argument("relay_args", nargs=argparse.REMAINDER, help="options of the relay; see 'loansyncro relay --help'")
+    relay.set_defaults(func=cmd_relay)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        return _fail(str(error))
+    configure_logging("cli", "WARNING" if settings.log_level == "INFO" else settings.log_level, "kv")
+    try:
+        return int(args.func(args))
+    except (ConfigError, InfrastructureError) as error:
+        return _fail(str(error))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

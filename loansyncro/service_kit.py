@@ -1,0 +1,71 @@
+"""nameko wiring shared by the services: database, event store, event consumers.
+
+This module imports nameko; the domain modules of the kernel do not.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nameko.exceptions import registry as remote_error_registry
+from nameko.exceptions import get_module_path
+from nameko.extensions import DependencyProvider
+from nameko.messaging import consume
+from sqlalchemy.engine import Engine
+
+from loansyncro.config import Settings, load_settings
+from loansyncro.db import make_engine
+from loansyncro.errors import CROSS_SERVICE_ERRORS
+from loansyncro.eventstore import EventStore
+from loansyncro.messaging import SUBSCRIPTIONS, consumer_queue
+
+log = logging.getLogger(__name__)
+
+# Let RPC callers receive these exceptions as the same classes, with their args.
+for _error in CROSS_SERVICE_ERRORS:
+    remote_error_registry[get_module_path(_error)] = _error
+
+
+class Persistence:
+    """What a service worker gets: settings, the engine and the event store."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = EventStore(engine)
+
+
+class Database(DependencyProvider):
+    """One engine per service container, created at start and disposed at stop."""
+
+    def __init__(self, pool_size: int = 10) -> None:
+        self.pool_size = pool_size
+        self.persistence: Persistence | None = None
+
+    def setup(self) -> None:
+        settings = load_settings()
+        engine = make_engine(settings, pool_size=self.pool_size)
+        self.persistence = Persistence(settings, engine)
+        log.info("service starting", extra={"service_name": self.container.service_name})
+
+    def stop(self) -> None:
+        if self.persistence is not None:
+            self.persistence.engine.dispose()
+        log.info("service stopped", extra={"service_name": self.container.service_name})
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> Persistence:
+        assert self.persistence is not None, "Database used before setup"
+        return self.persistence
+
+
+def event_consumer(consumer: str) -> Any:
+    """nameko entrypoint decorator consuming the queue of `consumer` (see messaging.SUBSCRIPTIONS).
+
+    The handler should pass the body to `Follower.handle_message`, which never
+    raises for a failing projection: it retries, then parks the event.
+    """
+    return consume(consumer_queue(consumer, SUBSCRIPTIONS[consumer]), requeue_on_error=False)
