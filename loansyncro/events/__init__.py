@@ -24,3 +24,6 @@ __all__ = [
     "get_contract",
     "registered_types",
 ]
+
+# Import every contract module so any process can decode any stored event.
+from loansyncro.events import loans, reminders, repayments  # noqa: E402,F401
