@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from kombu import Connection
+
 from loansyncro.config import Settings
 
 log = logging.getLogger(__name__)
@@ -68,14 +70,30 @@ class ServiceGroup:
             self._spawn(name, nameko)
 
     def wait_until_ready(self, timeout: float = 60.0) -> None:
-        """Wait for the gateway's port (if it runs) and check that no process died on the way."""
+        """Wait until every service consumes its RPC queue and the gateway listens.
+
+        Checks on the way that no process died, so a crash is reported at once.
+        """
         deadline = time.monotonic() + timeout
+        waiting_for = [name for name in self.services if name != "gateway"]
         while time.monotonic() < deadline:
             self.check_alive()
-            if "gateway" not in self.services or self._gateway_listening():
+            waiting_for = [name for name in waiting_for if not self._rpc_consumed(name)]
+            gateway_ready = "gateway" not in self.services or self._gateway_listening()
+            if not waiting_for and gateway_ready:
                 return
             time.sleep(0.2)
-        raise TimeoutError(f"the gateway did not listen on {self.url} within {timeout:.0f} s")
+        pending = waiting_for + ([] if self._gateway_listening() else ["gateway"])
+        raise TimeoutError(f"not ready within {timeout:.0f} s: {', '.join(pending)}")
+
+    def _rpc_consumed(self, service: str) -> bool:
+        """Return whether nameko's RPC queue of `service` exists and has a consumer."""
+        try:
+            with Connection(self.settings.amqp_uri, connect_timeout=2) as connection:
+                declared = connection.default_channel.queue_declare(queue=f"rpc-{service}", passive=True)
+        except Exception:  # the queue does not exist yet: passive declare closes the channel
+            return False
+        return bool(declared.consumer_count)
 
     def _gateway_listening(self) -> bool:
         try:
