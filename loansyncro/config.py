@@ -10,12 +10,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
+from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL: Final = "postgresql://postgres:postgres@127.0.0.1:5432/loansyncro"
 DEFAULT_AMQP_URI: Final = "amqp://guest:guest@127.0.0.1:5672/"
 LOG_FORMATS: Final = ("json", "kv")
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Development keys are generated here when missing; the folder is git-ignored.
+DEFAULT_KEY_DIR: Final = str(Path(__file__).resolve().parent.parent / "var" / "keys")
+# OWASP's minimum argon2id parameters: 19 MiB of memory and 2 iterations.
+MIN_ARGON2_MEMORY_KIB: Final = 19 * 1024
+MIN_ARGON2_TIME_COST: Final = 2
 
 
 class ConfigError(ValueError):
@@ -71,6 +77,40 @@ def _choice(environ: Mapping[str, str], name: str, default: str, choices: tuple[
     return normalised
 
 
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is invalid: expected true or false")
+
+
+def _origins(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = environ.get(name, "")
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ConfigError(
+                f"{name} contains {origin!r}, which is not an origin: "
+                "expected a comma-separated list such as 'https://app.example.com,http://127.0.0.1:5173'"
+            )
+    return origins
+
+
+def _files(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    files = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not files:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected one or more comma-separated file paths")
+    return files
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process-wide settings. Every field has a localhost default except secrets."""
@@ -88,6 +128,29 @@ class Settings:
     relay_batch_size: int = 500
     # Seconds between a consumer's catch-up scans of the event store.
     catch_up_interval: float = 5.0
+    # Gateway: origins allowed to call the API from a browser (none by default).
+    cors_allowed_origins: tuple[str, ...] = ()
+    # Largest request body the gateway reads; larger ones get 413.
+    max_body_bytes: int = 64 * 1024
+    # Seconds an authenticated gateway trusts a checked session before asking accounts again.
+    session_check_cache_seconds: float = 5.0
+    # Accounts: key files. The private signing key is read by accounts only.
+    key_dir: str = DEFAULT_KEY_DIR
+    access_token_private_key_file: str = str(Path(DEFAULT_KEY_DIR) / "access-token-ed25519.pem")
+    # Every public key the gateway accepts, so a new key can be added before accounts signs with it.
+    access_token_public_key_files: tuple[str, ...] = (str(Path(DEFAULT_KEY_DIR) / "access-token-ed25519.pub.pem"),)
+    email_lookup_key_file: str = str(Path(DEFAULT_KEY_DIR) / "email-lookup.key")
+    data_key_wrapping_key_file: str = str(Path(DEFAULT_KEY_DIR) / "data-key-wrapping.key")
+    # Create missing key files at start (development and tests); production mounts them and sets false.
+    generate_missing_keys: bool = True
+    access_token_ttl_seconds: int = 600
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    argon2_memory_kib: int = MIN_ARGON2_MEMORY_KIB
+    argon2_time_cost: int = MIN_ARGON2_TIME_COST
+    argon2_parallelism: int = 1
+    sign_in_window_seconds: int = 900
+    sign_in_max_failures_per_account: int = 10
+    sign_in_max_failures_per_address: int = 100
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -100,6 +163,7 @@ class Settings:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise ConfigError naming the first bad variable."""
     env = os.environ if environ is None else environ
+    key_dir = env.get("KEY_DIR", DEFAULT_KEY_DIR)
     return Settings(
         database_url=_url(env, "DATABASE_URL", DEFAULT_DATABASE_URL, ("postgresql", "postgres")),
         amqp_uri=_url(env, "AMQP_URI", DEFAULT_AMQP_URI, ("amqp", "pyamqp", "amqps")),
@@ -111,5 +175,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=_choice(env, "LOG_FORMAT", "json", LOG_FORMATS),
         relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 500, 1, 100_000),
         catch_up_interval=_float(env, "CATCH_UP_INTERVAL", 5.0, 0.05),
+        cors_allowed_origins=_origins(env, "CORS_ALLOWED_ORIGINS"),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+        session_check_cache_seconds=_float(env, "SESSION_CHECK_CACHE_SECONDS", 5.0, 0.0),
+        key_dir=key_dir,
+        access_token_private_key_file=env.get(
+            "ACCESS_TOKEN_PRIVATE_KEY_FILE", str(Path(key_dir) / "access-token-ed25519.pem")
+        ),
+        access_token_public_key_files=_files(
+            env, "ACCESS_TOKEN_PUBLIC_KEY_FILES", (str(Path(key_dir) / "access-token-ed25519.pub.pem"),)
+        ),
+        email_lookup_key_file=env.get("EMAIL_LOOKUP_KEY_FILE", str(Path(key_dir) / "email-lookup.key")),
+        data_key_wrapping_key_file=env.get(
+            "DATA_KEY_WRAPPING_KEY_FILE", str(Path(key_dir) / "data-key-wrapping.key")
+        ),
+        generate_missing_keys=_bool(env, "GENERATE_MISSING_KEYS", True),
+        access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 600, 5, 3600),
+        refresh_token_ttl_seconds=_int(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
+        argon2_memory_kib=_int(env, "ARGON2_MEMORY_KIB", MIN_ARGON2_MEMORY_KIB, MIN_ARGON2_MEMORY_KIB, 4 * 1024 * 1024),
+        argon2_time_cost=_int(env, "ARGON2_TIME_COST", MIN_ARGON2_TIME_COST, MIN_ARGON2_TIME_COST, 20),
+        argon2_parallelism=_int(env, "ARGON2_PARALLELISM", 1, 1, 16),
+        sign_in_window_seconds=_int(env, "SIGN_IN_WINDOW_SECONDS", 900, 1, 24 * 3600),
+        sign_in_max_failures_per_account=_int(env, "SIGN_IN_MAX_FAILURES_PER_ACCOUNT", 10, 1, 10_000),
+        sign_in_max_failures_per_address=_int(env, "SIGN_IN_MAX_FAILURES_PER_ADDRESS", 100, 1, 1_000_000),
         extra={key: value for key, value in env.items() if key.startswith("LOANSYNCRO_")},
     )

@@ -1,0 +1,100 @@
+"""Access-token verification on the gateway.
+
+Tokens are EdDSA (Ed25519) JWTs signed by accounts. Only the algorithm
+"EdDSA" is accepted, so "none" and HMAC tokens made with the public key fail.
+The `kid` header picks the public key; an unknown kid makes the verifier
+reload the key files once, so a key added for rotation is found without a
+restart. A valid signature is not enough: the token's session (`sid`) must
+still be active in accounts. That check is cached for
+`session_check_cache_seconds`; this gateway process drops its cache entry at
+once when it handles the sign-out, so only other replicas may accept a
+revoked token, for at most that long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from loansyncro.errors import Unauthorized
+from services.accounts.keys import load_public_keys
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "EdDSA"
+ISSUER = "loansyncro-accounts"
+AUDIENCE = "loansyncro-api"
+INVALID_TOKEN = "Invalid or expired access token: sign in again or refresh the token."
+
+
+class TokenVerifier:
+    def __init__(self, public_key_files: tuple[str, ...]) -> None:
+        self.public_key_files = public_key_files
+        self.keys: dict[str, Ed25519PublicKey] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, kid: str) -> Ed25519PublicKey:
+        if kid not in self.keys:
+            with self._lock:
+                self.keys = load_public_keys(self.public_key_files)
+        try:
+            return self.keys[kid]
+        except KeyError:
+            raise Unauthorized(INVALID_TOKEN) from None
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """Return the claims of a valid access token; raise Unauthorized otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthorized(INVALID_TOKEN) from None
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            log.warning("access token rejected", extra={"reason": "algorithm or kid", "alg": str(header.get("alg"))})
+            raise Unauthorized(INVALID_TOKEN)
+        try:
+            claims = jwt.decode(
+                token,
+                self._key(header["kid"]),
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "sid", "iss", "aud"]},
+                leeway=5,
+            )
+        except jwt.PyJWTError as error:
+            log.warning("access token rejected", extra={"reason": type(error).__name__})
+            raise Unauthorized(INVALID_TOKEN) from None
+        if claims.get("typ") != "access":
+            raise Unauthorized(INVALID_TOKEN)
+        return claims
+
+
+class SessionCache:
+    """Recently confirmed active sessions: session id -> monotonic expiry."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._active: dict[str, float] = {}
+
+    def check(self, session_id: str, user_id: str, ask_accounts: Callable[[str, str], Any]) -> None:
+        now = time.monotonic()
+        if self._active.get(session_id, 0.0) > now:
+            return
+        # Raises Unauthorized when the session was signed out or revoked.
+        ask_accounts(user_id, session_id)
+        if self.ttl > 0:
+            if len(self._active) > 100_000:
+                self._active.clear()
+            self._active[session_id] = now + self.ttl
+
+    def forget(self, session_id: str | None = None) -> None:
+        if session_id is None:
+            self._active.clear()
+        else:
+            self._active.pop(session_id, None)

@@ -1,0 +1,161 @@
+"""The gateway's shared state and its own routes: health, readiness, OpenAPI, fallbacks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import eventlet
+import sqlalchemy as sa
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from loansyncro.config import Settings, load_settings
+from loansyncro.db import make_engine
+from loansyncro.errors import NotFound
+from services.gateway.auth import SessionCache, TokenVerifier
+from services.gateway.http import (
+    Reply,
+    RequestContext,
+    bearer_token,
+    call,
+    correlation_id_of,
+    cors_preflight,
+    decorate_response,
+    error_reply,
+    problem,
+    route,
+)
+from services.gateway.idempotency import IdempotencyStore
+
+log = logging.getLogger(__name__)
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+class GatewayState:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings, pool_size=10)
+        self.idempotency = IdempotencyStore(self.engine, stale_after_seconds=max(30.0, settings.rpc_timeout * 3))
+        self.verifier = TokenVerifier(settings.access_token_public_key_files)
+        self.sessions = SessionCache(settings.session_check_cache_seconds)
+        self.openapi_document: dict[str, Any] | None = None
+
+
+class Gateway(DependencyProvider):
+    """One GatewayState per gateway process, shared by every worker."""
+
+    state: GatewayState | None = None
+
+    def setup(self) -> None:
+        self.state = GatewayState(load_settings())
+        log.info("gateway starting", extra={"port": self.state.settings.gateway_port})
+
+    def stop(self) -> None:
+        if self.state is not None:
+            self.state.engine.dispose()
+        log.info("gateway stopped")
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> GatewayState:
+        assert self.state is not None, "Gateway used before setup"
+        return self.state
+
+
+class GatewayBase:
+    """Base of GatewayService: what `http.route` needs, plus the gateway's own endpoints."""
+
+    name = "gateway"
+    gateway = Gateway()
+    accounts_rpc = RpcProxy("accounts")
+
+    # --- what route() calls -----------------------------------------------------------
+
+    def gateway_settings(self) -> Settings:
+        return self.gateway.settings
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        return self.gateway.idempotency
+
+    def authenticate(self, ctx: RequestContext) -> tuple[str, str]:
+        """Verify the bearer token and its session; return (user id, session id)."""
+        claims = self.gateway.verifier.verify(bearer_token(ctx.request))
+        user_id, session_id = str(claims["sub"]), str(claims["sid"])
+        self.gateway.sessions.check(
+            session_id,
+            user_id,
+            lambda user, session: ctx.call(self.accounts_rpc.check_session, user, session),
+        )
+        return user_id, session_id
+
+    # --- health and documents -----------------------------------------------------------
+
+    @http("GET", "/healthz")
+    def healthz(self, request: Request) -> Response:
+        response = Reply(200, {"status": "ok"}).to_response()
+        decorate_response(response, self.gateway.settings, request, correlation_id_of(request))
+        return response
+
+    @http("GET", "/readyz")
+    def readyz(self, request: Request) -> Response:
+        checks = {"postgresql": self._postgres_ready(), "rabbitmq": self._rabbitmq_ready()}
+        ready = all(checks.values())
+        payload = {"status": "ready" if ready else "not ready", "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()}}
+        if ready:
+            reply = Reply(200, payload)
+        else:
+            down = ", ".join(name for name, ok in checks.items() if not ok)
+            reply = problem(503, "not-ready", "Not ready", f"Unreachable: {down}.", checks=payload["checks"])
+        response = reply.to_response()
+        decorate_response(response, self.gateway.settings, request, correlation_id_of(request))
+        return response
+
+    def _postgres_ready(self) -> bool:
+        try:
+            with eventlet.Timeout(READINESS_TIMEOUT_SECONDS):
+                with self.gateway.engine.connect() as conn:
+                    conn.execute(sa.text("SELECT 1"))
+            return True
+        except (Exception, eventlet.Timeout) as error:  # noqa: BLE001 - any failure means not ready
+            log.warning("readiness check failed", extra={"dependency": "postgresql", "error": repr(error)})
+            return False
+
+    def _rabbitmq_ready(self) -> bool:
+        try:
+            with eventlet.Timeout(READINESS_TIMEOUT_SECONDS):
+                with Connection(self.gateway.settings.amqp_uri, connect_timeout=READINESS_TIMEOUT_SECONDS) as connection:
+                    connection.ensure_connection(max_retries=1, timeout=READINESS_TIMEOUT_SECONDS)
+            return True
+        except (Exception, eventlet.Timeout) as error:  # noqa: BLE001 - any failure means not ready
+            log.warning("readiness check failed", extra={"dependency": "rabbitmq", "error": repr(error)})
+            return False
+
+    @route("GET", "/api/v1/openapi.json", auth=False, summary="OpenAPI 3 document of this API", tag="meta")
+    def openapi(self, ctx: RequestContext) -> Reply:
+        from services.gateway.openapi import build_document
+
+        if self.gateway.openapi_document is None:
+            self.gateway.openapi_document = build_document(type(self))
+        return Reply(200, self.gateway.openapi_document)
+
+    # --- fallbacks ----------------------------------------------------------------------
+
+    @http("GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD", "/<path:unmatched_path>")
+    def unmatched(self, request: Request, unmatched_path: str) -> Response:
+        """Handle CORS preflights, and return a problem 404 for every unknown path."""
+        if request.method == "OPTIONS":
+            return cors_preflight(self.gateway.settings, request)
+        correlation_id = correlation_id_of(request)
+        response = error_reply(NotFound("path", "/" + unmatched_path), correlation_id).to_response()
+        decorate_response(response, self.gateway.settings, request, correlation_id)
+        return response
+
+
+__all__ = ["GatewayBase", "call"]
