@@ -54,7 +54,10 @@ def make_engine(settings: Settings, *, role: str | None = "", pool_size: int = 5
         settings.sqlalchemy_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No ping per checkout: it costs a round trip on every transaction. A
+        # connection that died with its server fails once, and SQLAlchemy then
+        # discards the whole pool (optimistic disconnect handling).
+        pool_pre_ping=False,
         future=True,
     )
     target_role = settings.database_role if role == "" else role

@@ -106,45 +106,78 @@ class EventStore:
         """
         if not new_events:
             return []
-        with self._connection(conn) as connection:
+        if conn is not None:
+            return self._append(conn, stream_type, stream_id, expected_version, new_events, savepoint=True)
+        try:
+            with self.engine.begin() as own:
+                return self._append(own, stream_type, stream_id, expected_version, new_events, savepoint=False)
+        except sa.exc.IntegrityError:
+            # Lost a race: the transaction is gone, so look again in a new one.
+            with self.engine.begin() as own:
+                stored = self._find_stored(own, stream_id, new_events)
+                if stored is not None:
+                    return stored
+                actual = self.stream_version(stream_id, conn=own)
+            raise ConcurrencyError(stream_id, expected_version, actual) from None
+
+    def _append(
+        self,
+        connection: Connection,
+        stream_type: str,
+        stream_id: str,
+        expected_version: int,
+        new_events: Sequence[NewEvent],
+        *,
+        savepoint: bool,
+    ) -> list[RecordedEvent]:
+        ids = [new.event_id for new in new_events]
+        # One round trip for both checks: ids already stored, and the stream's version.
+        current, already_stored = connection.execute(
+            sa.select(
+                sa.select(sa.func.coalesce(sa.func.max(events.c.version), 0))
+                .where(events.c.stream_id == stream_id)
+                .scalar_subquery(),
+                sa.select(sa.func.count()).where(events.c.event_id.in_(ids)).scalar_subquery(),
+            )
+        ).one()
+        if already_stored:
             stored = self._find_stored(connection, stream_id, new_events)
-            if stored is not None:
-                return stored
+            assert stored is not None
+            return stored
+        if expected_version == ANY_VERSION:
+            expected_version = current
+        elif current != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, current)
 
-            current = self.stream_version(stream_id, conn=connection)
-            if expected_version == ANY_VERSION:
-                expected_version = current
-            elif current != expected_version:
-                raise ConcurrencyError(stream_id, expected_version, current)
+        now = datetime.now(UTC)
+        rows = []
+        for offset, new in enumerate(new_events, start=1):
+            schema_version, data = encode(new.event_type, new.data)
+            rows.append(
+                {
+                    "event_id": new.event_id,
+                    "stream_type": stream_type,
+                    "stream_id": stream_id,
+                    "version": expected_version + offset,
+                    "event_type": new.event_type,
+                    "schema_version": schema_version,
+                    "data": data,
+                    "metadata": new.metadata,
+                    "occurred_at": new.occurred_at or now,
+                }
+            )
+        insert = events.insert().returning(*_COLUMNS, sort_by_parameter_order=True)
 
-            now = datetime.now(UTC)
-            rows = []
-            for offset, new in enumerate(new_events, start=1):
-                schema_version, data = encode(new.event_type, new.data)
-                rows.append(
-                    {
-                        "event_id": new.event_id,
-                        "stream_type": stream_type,
-                        "stream_id": stream_id,
-                        "version": expected_version + offset,
-                        "event_type": new.event_type,
-                        "schema_version": schema_version,
-                        "data": data,
-                        "metadata": new.metadata,
-                        "occurred_at": new.occurred_at or now,
-                    }
-                )
-
+        if not savepoint:
+            recorded = [_to_recorded(row) for row in connection.execute(insert, rows)]
+        else:
             # A savepoint keeps the caller's transaction usable after a lost race.
-            savepoint = connection.begin_nested()
+            nested = connection.begin_nested()
             try:
-                result = connection.execute(
-                    events.insert().returning(*_COLUMNS, sort_by_parameter_order=True), rows
-                )
-                recorded = [_to_recorded(row) for row in result]
-                savepoint.commit()
+                recorded = [_to_recorded(row) for row in connection.execute(insert, rows)]
+                nested.commit()
             except sa.exc.IntegrityError:
-                savepoint.rollback()
+                nested.rollback()
                 stored = self._find_stored(connection, stream_id, new_events)
                 if stored is not None:
                     return stored
