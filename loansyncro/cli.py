@@ -85,6 +85,38 @@ def cmd_relay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    import uuid
+
+    from loansyncro.db import make_engine
+    from loansyncro.deadletters import list_parked, request_retry
+
+    engine = make_engine(load_settings(), pool_size=1)
+    try:
+        if args.action == "list":
+            parked = list_parked(engine)
+            if not parked:
+                print("No parked events.")
+            for row in parked:
+                retry = " (retry requested)" if row["retry_requested_at"] else ""
+                print(
+                    f"{row['parked_at']:%Y-%m-%d %H:%M:%S}  {row['consumer']}  {row['event_type']}  "
+                    f"{row['event_id']}  {row['stream_id']} v{row['version']}  "
+                    f"attempts={row['attempts']}{retry}\n    reason: {row['reason']}"
+                )
+            return 0
+        try:
+            event_id = uuid.UUID(args.event_id or "")
+        except ValueError:
+            return _fail(f"invalid event id {args.event_id!r}: pass the id shown by 'loansyncro dead-letters list'")
+        if request_retry(engine, event_id) == 0:
+            return _fail(f"no parked event {event_id}: see 'loansyncro dead-letters list'")
+        print(f"Retry requested: the consumer retries {event_id} at its next catch-up.")
+        return 0
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loansyncro",
@@ -108,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     relay = commands.add_parser("relay", help="publish committed events to RabbitMQ (one process)")
     relay.add_argument("relay_args", nargs=argparse.REMAINDER, help="options of the relay; see 'loansyncro relay --help'")
     relay.set_defaults(func=cmd_relay)
+    dead = commands.add_parser(
+        "dead-letters", help="list events that consumers parked after failed retries, or retry one"
+    )
+    dead.add_argument("action", choices=("list", "retry"), help="list parked events, or retry one")
+    dead.add_argument("event_id", nargs="?", help="event id to retry (from 'list')")
+    dead.set_defaults(func=cmd_dead_letters)
     return parser
 
 

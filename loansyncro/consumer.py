@@ -75,6 +75,8 @@ def consumer_tables(metadata: sa.MetaData) -> ConsumerTables:
             sa.Column("attempts", sa.Integer, nullable=False),
             sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
             sa.Column("resolved_at", sa.DateTime(timezone=True)),
+            # Set by an operator (`loansyncro dead-letters retry`); the next catch-up retries the event.
+            sa.Column("retry_requested_at", sa.DateTime(timezone=True)),
             sa.Index(None, "consumer", "stream_id", postgresql_where=sa.text("resolved_at IS NULL")),
         ),
     )
@@ -121,7 +123,9 @@ class Follower:
         """Apply what the store holds after this consumer's checkpoint; return events scanned.
 
         Replicas take turns: a replica that finds the checkpoint locked skips this round.
+        Parked events an operator asked to retry are retried first.
         """
+        self._retry_requested()
         scanned = 0
         while True:
             with self.engine.begin() as lock_conn:
@@ -164,6 +168,22 @@ class Follower:
             raise LookupError(f"no parked event {event_id} for consumer {self.name}")
         log.info("parked event released", extra={"consumer": self.name, "event_id": str(event_id)})
         return self.catch_up_stream(row.stream_id)
+
+    def _retry_requested(self) -> None:
+        dead = self.tables.dead_letters
+        with self.engine.connect() as conn:
+            requested = conn.execute(
+                sa.select(dead.c.event_id).where(
+                    dead.c.consumer == self.name,
+                    dead.c.resolved_at.is_(None),
+                    dead.c.retry_requested_at.is_not(None),
+                )
+            ).scalars().all()
+        for event_id in requested:
+            try:
+                self.retry_parked(event_id)
+            except LookupError:
+                continue  # another replica retried it first
 
     def parked(self) -> list[dict[str, Any]]:
         dead = self.tables.dead_letters
@@ -292,7 +312,12 @@ class Follower:
                 )
                 .on_conflict_do_update(
                     index_elements=[dead.c.consumer, dead.c.event_id],
-                    set_={"reason": repr(failure.cause)[:2000], "attempts": attempts, "resolved_at": None},
+                    set_={
+                        "reason": repr(failure.cause)[:2000],
+                        "attempts": attempts,
+                        "resolved_at": None,
+                        "retry_requested_at": None,
+                    },
                 )
             )
         log.error(

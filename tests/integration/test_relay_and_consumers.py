@@ -365,3 +365,22 @@ def _rpc_answers(cluster: object) -> bool:
         return True
     except Exception:
         return False
+
+
+def test_operator_retry_of_parked_event_applies_at_next_catch_up(engine, clean_probe, monkeypatch):
+    from loansyncro.deadletters import list_parked, request_retry
+
+    [failing] = append_events(engine, streams=1, per_stream=1)
+    follower = probe.follower(engine, attempts=2, base_delay=0.01, sleep=lambda _: None)
+    monkeypatch.setenv("PROBE_FAIL_SEQUENCE", "0")
+    assert follower.handle_message(failing.to_message()) == "parked"
+    monkeypatch.delenv("PROBE_FAIL_SEQUENCE")
+
+    listed = [row for row in list_parked(engine) if row["event_id"] == failing.event_id]
+    assert [row["schema"] for row in listed] == ["probe"]
+    assert request_retry(engine, failing.event_id) == 1
+
+    follower.catch_up()
+
+    assert follower.parked() == []
+    assert_each_applied_once(engine, [failing])
