@@ -20,7 +20,18 @@ EVENTS_EXCHANGE: Final = Exchange("loansyncro.events", type="topic", durable=Tru
 
 # Consumer name -> event types it applies. Every consumer is listed here, not
 # in its service, so that migrations declare each queue before any publisher runs.
-SUBSCRIPTIONS: Final[dict[str, tuple[str, ...]]] = {}
+SUBSCRIPTIONS: Final[dict[str, tuple[str, ...]]] = {
+    # Balances, schedules and dashboards of services/ledger.
+    "ledger": (
+        "LoanCreated",
+        "LoanDetailsChanged",
+        "LoanTermsChanged",
+        "LoanClosed",
+        "LoanDeleted",
+        "RepaymentLogged",
+        "RepaymentReversed",
+    ),
+}
 
 
 def consumer_queue(consumer: str, event_types: tuple[str, ...]) -> Queue:

@@ -1,0 +1,88 @@
+"""nameko entrypoints of the ledger: event consumer, catch-up timer and read RPCs.
+
+Read RPCs take the user id first and the user's IANA time zone, which the
+gateway passes (UTC when it has none); "today" for arrears and due dates is
+the date in that zone, and the ledger keeps the zone per loan for the
+figures it recomputes when events arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from loansyncro.errors import ValidationFailed
+from loansyncro.service_kit import Database, event_consumer
+from services.ledger.projection import build_follower
+from services.ledger.queries import Reader, check_time_zone, parse_dashboard_filter, parse_date_option
+from services.loans.commands import parse_user_id
+from services.loans.domain import parse_loan_id
+
+log = logging.getLogger(__name__)
+
+# The timer fires every second; the catch-up runs every CATCH_UP_INTERVAL seconds.
+TIMER_SECONDS = 1.0
+_last_catch_up = 0.0
+
+
+class LedgerService:
+    name = "ledger"
+
+    db = Database()
+
+    def _reader(self) -> Reader:
+        return Reader(self.db.engine, build_follower(self.db.engine))
+
+    @event_consumer("ledger")
+    def handle_event(self, body: Mapping[str, Any]) -> None:
+        build_follower(self.db.engine).handle_message(body)
+
+    @timer(interval=TIMER_SECONDS, eager=True)
+    def catch_up(self) -> None:
+        global _last_catch_up
+        now = time.monotonic()
+        if now - _last_catch_up < self.db.settings.catch_up_interval:
+            return
+        _last_catch_up = now
+        scanned = build_follower(self.db.engine).catch_up()
+        if scanned:
+            log.info("ledger caught up from the event store", extra={"events": scanned})
+
+    @rpc
+    def catch_up_streams(self, stream_versions: Mapping[str, int]) -> None:
+        """Apply the named streams up to the given versions; the gateway calls it after a write."""
+        self._reader().catch_up_streams(stream_versions)
+
+    @rpc
+    def dashboard(self, user_id: str, query: Mapping[str, Any] | None = None, time_zone: str | None = None) -> dict[str, Any]:
+        owner = parse_user_id(user_id)
+        return self._reader().dashboard(owner, check_time_zone(time_zone), parse_dashboard_filter(query or {}))
+
+    @rpc
+    def loan_summary(self, user_id: str, loan_id: str, time_zone: str | None = None) -> dict[str, Any]:
+        return self._reader().loan_summary(parse_user_id(user_id), parse_loan_id(loan_id), check_time_zone(time_zone))
+
+    @rpc
+    def schedule(self, user_id: str, loan_id: str, time_zone: str | None = None) -> dict[str, Any]:
+        return self._reader().schedule(parse_user_id(user_id), parse_loan_id(loan_id), check_time_zone(time_zone))
+
+    @rpc
+    def history(self, user_id: str, loan_id: str, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """List the loan's events with the balance after each; `as_of` (a date) returns the state on that date."""
+        owner, loan = parse_user_id(user_id), parse_loan_id(loan_id)
+        query = query or {}
+        as_of = parse_date_option(query, "as_of")
+        reader = self._reader()
+        if as_of is not None:
+            return reader.balance_as_of(owner, loan, as_of)
+        raw_position = query.get("position")
+        try:
+            position = None if raw_position in (None, "") else int(raw_position)
+        except (TypeError, ValueError):
+            raise ValidationFailed("position", raw_position, "position must be a whole number (an event position)") from None
+        return reader.history(owner, loan, position)
