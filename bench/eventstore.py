@@ -1,10 +1,10 @@
 """Event store throughput against plain PostgreSQL doing the same row work.
 
 Appends go through `EventStore.append` (contract check, idempotency lookup,
-expected-version check, insert) against a plain INSERT of the same rows into
-a table with no constraints beyond its primary key; catch-up reads go through
-`EventStore.catch_up` (commit-safe order, decoding) against a plain SELECT of
-the same rows. Both sides run in the same process and database, one after
+expected-version check, insert). They are compared with a plain INSERT of the
+same rows into a table with no constraint beyond its primary key. Catch-up
+reads go through `EventStore.catch_up` (commit-safe order) and are compared
+with a plain SELECT of the same rows by position. Both sides run in the same process and database, one after
 the other, so the ratio is what matters, not the absolute numbers.
 """
 

@@ -120,7 +120,7 @@ class Follower:
         return self.apply_through(event.stream_id, event.version, known={event.version: event})
 
     def catch_up(self, limit: int = 500) -> int:
-        """Apply what the store holds after this consumer's checkpoint; return events scanned.
+        """Apply the stored events after this consumer's checkpoint; return how many were scanned.
 
         Replicas take turns: a replica that finds the checkpoint locked skips this round.
         Parked events an operator asked to retry are retried first.
@@ -253,9 +253,9 @@ class Follower:
             )
             return "held"
 
-        wanted = range(applied + 1, version + 1)
-        if all(v in known for v in wanted):
-            pending = [known[v] for v in wanted]
+        missing_versions = range(applied + 1, version + 1)
+        if all(v in known for v in missing_versions):
+            pending = [known[v] for v in missing_versions]
         else:
             pending = self.store.read_stream(stream_id, from_version=applied + 1, to_version=version, conn=conn)
 

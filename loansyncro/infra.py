@@ -12,7 +12,7 @@ from loansyncro.config import Settings
 
 
 class InfrastructureError(RuntimeError):
-    """PostgreSQL or RabbitMQ cannot be reached; the message says where and how to start it."""
+    """PostgreSQL or RabbitMQ cannot be reached. The message gives the address and how to start it."""
 
 
 POSTGRES_HINT = (

@@ -3,8 +3,9 @@
 The event store is the outbox: an event exists once its transaction commits,
 and the relay publishes it afterwards, in commit-safe order, with publisher
 confirms. Its checkpoint moves only after RabbitMQ confirmed a batch, so a
-relay that crashes or loses the broker publishes the unconfirmed tail again
-(at least once; consumers apply each event once by its stream version).
+relay that crashes or loses the broker publishes the unconfirmed tail again.
+Delivery is therefore at least once, and consumers apply each event once by
+its stream version.
 
 Only one relay publishes at a time: each replica tries to take a PostgreSQL
 session advisory lock, and the others wait as standbys. The lock is released

@@ -28,7 +28,7 @@ for _error in CROSS_SERVICE_ERRORS:
 
 
 class Persistence:
-    """What a service worker gets: settings, the engine and the event store."""
+    """Dependency injected into service workers: settings, the engine and the event store."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings

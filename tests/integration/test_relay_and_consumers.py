@@ -73,13 +73,13 @@ def queued_messages(amqp_uri: str, recorded: list[RecordedEvent]) -> list[dict]:
     return bodies
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, description: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {description}")
 
 
 class RelayThread:
@@ -193,7 +193,7 @@ class CrashingProducer:
         self.producer.publish(*args, **kwargs)
 
 
-def test_relay_crash_before_checkpoint_republishes_and_consumer_applies_once(settings, engine, clean_probe):
+def test_relay_crash_before_checkpoint_applies_once(settings, engine, clean_probe):
     recorded = append_events(engine, streams=3, per_stream=5)
     relay = Relay(engine, settings.amqp_uri)
     before = relay.load_checkpoint()
@@ -367,7 +367,7 @@ def _rpc_answers(cluster: object) -> bool:
         return False
 
 
-def test_operator_retry_of_parked_event_applies_at_next_catch_up(engine, clean_probe, monkeypatch):
+def test_operator_retry_of_parked_event(engine, clean_probe, monkeypatch):
     from loansyncro.deadletters import list_parked, request_retry
 
     [failing] = append_events(engine, streams=1, per_stream=1)
