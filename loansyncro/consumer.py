@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from loansyncro.eventstore import Checkpoint, EventStore, RecordedEvent
+from loansyncro.logs import correlation_id
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,12 @@ class Follower:
     def handle_message(self, body: Mapping[str, Any]) -> Outcome:
         """Apply one event delivered by RabbitMQ (and any versions of its stream before it)."""
         event = RecordedEvent.from_message(dict(body))
-        return self.apply_through(event.stream_id, event.version, known={event.version: event})
+        # Log lines of this delivery carry the id of the request that caused the event.
+        token = correlation_id.set(str(event.metadata.get("correlation_id") or event.event_id))
+        try:
+            return self.apply_through(event.stream_id, event.version, known={event.version: event})
+        finally:
+            correlation_id.reset(token)
 
     def catch_up(self, limit: int = 500) -> int:
         """Apply the stored events after this consumer's checkpoint; return how many were scanned.
