@@ -30,3 +30,8 @@ DashboardApi = _optional_mixin("services.gateway.dashboard_api", "DashboardApi")
 
 class GatewayService(LoansApi, DashboardApi, GatewayBase):
     name = "gateway"
+
+
+# `nameko run services.gateway.service` starts every class of this module that
+# has entrypoints, so only GatewayService may stay visible here.
+del LoansApi, DashboardApi, GatewayBase
