@@ -17,6 +17,7 @@ DEFAULT_DATABASE_URL: Final = "postgresql://postgres:postgres@127.0.0.1:5432/loa
 DEFAULT_AMQP_URI: Final = "amqp://guest:guest@127.0.0.1:5672/"
 LOG_FORMATS: Final = ("json", "kv")
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+SMTP_SECURITY_MODES: Final = ("starttls", "tls", "none")
 # Development keys are generated here when missing; the folder is git-ignored.
 DEFAULT_KEY_DIR: Final = str(Path(__file__).resolve().parent.parent / "var" / "keys")
 # OWASP's minimum argon2id parameters: 19 MiB of memory and 2 iterations.
@@ -151,6 +152,33 @@ class Settings:
     sign_in_window_seconds: int = 900
     sign_in_max_failures_per_account: int = 10
     sign_in_max_failures_per_address: int = 100
+    # Notifier: SMTP for email. No SMTP_HOST means email reminders are written to the log (console channel).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    # "starttls" upgrades a plain connection, "tls" connects with TLS (usually port 465), "none" sends in clear.
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "LoanSyncro <reminders@localhost>"
+    smtp_timeout_seconds: float = 10.0
+    # Notifier: Twilio for SMS. Without an account SID, SMS reminders are written to the log.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    # Base URL of the Twilio REST API; tests point it at a local fake.
+    twilio_base_url: str = "https://api.twilio.com"
+    # SMS sends per local day: per recipient and for the whole system, counting every attempt.
+    sms_daily_cap_per_recipient: int = 5
+    sms_daily_cap_global: int = 10_000
+    # Delivery attempts per message (first try included) and the first retry delay in seconds.
+    notification_max_attempts: int = 5
+    notification_retry_base_seconds: float = 30.0
+    # Seconds after which a message left "sending" (the notifier died mid-send) is sent again.
+    notification_send_lease_seconds: float = 300.0
+    # Earliest local time of day ("HH:MM") at which a reminder goes out.
+    reminder_earliest_local_time: str = "09:00"
+    # Seconds between due-date scans of the ledger.
+    due_date_scan_interval: float = 60.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -164,7 +192,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise ConfigError naming the first bad variable."""
     env = os.environ if environ is None else environ
     key_dir = env.get("KEY_DIR", DEFAULT_KEY_DIR)
-    return Settings(
+    settings = Settings(
         database_url=_url(env, "DATABASE_URL", DEFAULT_DATABASE_URL, ("postgresql", "postgres")),
         amqp_uri=_url(env, "AMQP_URI", DEFAULT_AMQP_URI, ("amqp", "pyamqp", "amqps")),
         database_role=env.get("DATABASE_ROLE", "loansyncro_service"),
@@ -198,5 +226,44 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sign_in_window_seconds=_int(env, "SIGN_IN_WINDOW_SECONDS", 900, 1, 24 * 3600),
         sign_in_max_failures_per_account=_int(env, "SIGN_IN_MAX_FAILURES_PER_ACCOUNT", 10, 1, 10_000),
         sign_in_max_failures_per_address=_int(env, "SIGN_IN_MAX_FAILURES_PER_ADDRESS", 100, 1, 1_000_000),
+        smtp_host=env.get("SMTP_HOST") or None,
+        smtp_port=_int(env, "SMTP_PORT", 587, 1, 65535),
+        smtp_security=_choice(env, "SMTP_SECURITY", "starttls", SMTP_SECURITY_MODES),
+        smtp_username=env.get("SMTP_USERNAME") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_sender=env.get("SMTP_SENDER", "LoanSyncro <reminders@localhost>"),
+        smtp_timeout_seconds=_float(env, "SMTP_TIMEOUT_SECONDS", 10.0, 0.1),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_from_number=env.get("TWILIO_FROM_NUMBER") or None,
+        twilio_base_url=_url(env, "TWILIO_BASE_URL", "https://api.twilio.com", ("https", "http")),
+        sms_daily_cap_per_recipient=_int(env, "SMS_DAILY_CAP_PER_RECIPIENT", 5, 0, 1000),
+        sms_daily_cap_global=_int(env, "SMS_DAILY_CAP_GLOBAL", 10_000, 0, 10_000_000),
+        notification_max_attempts=_int(env, "NOTIFICATION_MAX_ATTEMPTS", 5, 1, 20),
+        notification_retry_base_seconds=_float(env, "NOTIFICATION_RETRY_BASE_SECONDS", 30.0, 0.01),
+        notification_send_lease_seconds=_float(env, "NOTIFICATION_SEND_LEASE_SECONDS", 300.0, 1.0),
+        reminder_earliest_local_time=_local_time(env, "REMINDER_EARLIEST_LOCAL_TIME", "09:00"),
+        due_date_scan_interval=_float(env, "DUE_DATE_SCAN_INTERVAL", 60.0, 0.05),
         extra={key: value for key, value in env.items() if key.startswith("LOANSYNCRO_")},
     )
+    _check_twilio(settings)
+    return settings
+
+
+def _local_time(environ: Mapping[str, str], name: str, default: str) -> str:
+    value = environ.get(name, default)
+    parts = value.split(":")
+    if len(parts) != 2 or not all(part.isdigit() and len(part) == 2 for part in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
+        raise ConfigError(f"{name}={value!r} is invalid: expected a 24-hour local time such as '09:00'")
+    return value
+
+
+def _check_twilio(settings: Settings) -> None:
+    given = {
+        "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
+        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "TWILIO_FROM_NUMBER": settings.twilio_from_number,
+    }
+    missing = [name for name, value in given.items() if value is None]
+    if missing and len(missing) < len(given):
+        raise ConfigError(f"{', '.join(missing)} missing: set all three Twilio variables, or none to log SMS to the console")
