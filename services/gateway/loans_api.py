@@ -9,6 +9,7 @@ strings in both directions.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -19,6 +20,11 @@ from nameko.rpc import RpcProxy
 from services.gateway.http import Reply, RequestContext, route
 
 log = logging.getLogger(__name__)
+
+TIME_ZONE_CACHE_SECONDS = 60.0
+TIME_ZONE_CACHE_SIZE = 10_000
+# User id -> (IANA time zone or None, monotonic expiry). One dict per gateway process.
+_time_zones: dict[str, tuple[str | None, float]] = {}
 
 
 class LoanInput(marshmallow.Schema):
@@ -101,12 +107,25 @@ class LoansApi:
     ledger_rpc = RpcProxy("ledger")
 
     def user_time_zone(self, ctx: RequestContext) -> str | None:
-        """The user's IANA time zone for "today"; None lets the services use UTC.
+        """Return the user's IANA time zone from their profile, cached per process; None means UTC.
 
-        TODO: pass the profile's time zone once the accounts service offers a
-        cheap way to read it per request; until then "today" is the UTC date.
+        A changed time zone takes effect within TIME_ZONE_CACHE_SECONDS.
         """
-        return None
+        user_id = str(ctx.user_id)
+        now = time.monotonic()
+        cached = _time_zones.get(user_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            profile = ctx.call(self.accounts_rpc.get_profile, user_id)  # type: ignore[attr-defined]
+        except Exception as error:  # noqa: BLE001 - "today" in UTC is the documented fallback
+            log.warning("time zone unavailable; using UTC", extra={"user_id": user_id, "error": repr(error)})
+            return None
+        zone = profile.get("time_zone") if isinstance(profile, dict) else None
+        if len(_time_zones) >= TIME_ZONE_CACHE_SIZE:
+            _time_zones.clear()
+        _time_zones[user_id] = (zone, now + TIME_ZONE_CACHE_SECONDS)
+        return zone
 
     def _wait_for_ledger(self, ctx: RequestContext, stream_id: str, version: int) -> None:
         """Let the ledger apply a write before the 201, so the user's next read shows it."""
