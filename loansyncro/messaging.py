@@ -31,6 +31,8 @@ SUBSCRIPTIONS: Final[dict[str, tuple[str, ...]]] = {
         "RepaymentLogged",
         "RepaymentReversed",
     ),
+    # Reminders and overdue alerts of services/notifier.
+    "notifier": ("InstallmentDueSoon", "InstallmentOverdue"),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from nameko.rpc import rpc
@@ -18,6 +19,7 @@ from nameko.timer import timer
 
 from loansyncro.errors import ValidationFailed
 from loansyncro.service_kit import Database, event_consumer
+from services.ledger.due_dates import DueDateScanner, installment_outstanding
 from services.ledger.projection import build_follower
 from services.ledger.queries import Reader, check_time_zone, parse_dashboard_filter, parse_date_option
 from services.loans.commands import parse_user_id
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 # The timer fires every second; the catch-up runs every CATCH_UP_INTERVAL seconds.
 TIMER_SECONDS = 1.0
 _last_catch_up = 0.0
+_last_due_date_scan = 0.0
 
 
 class LedgerService:
@@ -86,3 +89,24 @@ class LedgerService:
         except (TypeError, ValueError):
             raise ValidationFailed("position", raw_position, "position must be a whole number (an event position)") from None
         return reader.history(owner, loan, position)
+
+    # Due-date scan (see due_dates.py) -------------------------------------------
+
+    @timer(interval=TIMER_SECONDS, eager=False)
+    def scan_due_dates(self) -> None:
+        global _last_due_date_scan
+        now = time.monotonic()
+        if now - _last_due_date_scan < self.db.settings.due_date_scan_interval:
+            return
+        _last_due_date_scan = now
+        DueDateScanner(self.db.engine).scan()
+
+    @rpc
+    def is_installment_outstanding(self, loan_id: str, installment_number: int, due_date: str) -> bool:
+        """Tell whether the installment is still unpaid; the notifier asks right before sending."""
+        loan = parse_loan_id(loan_id)
+        # Apply repayments the ledger has not seen yet, so a payment just logged counts.
+        build_follower(self.db.engine).catch_up_stream(f"repayments-{loan}")
+        with self.db.engine.connect() as conn:
+            return installment_outstanding(conn, loan, int(installment_number), date.fromisoformat(due_date))
+
