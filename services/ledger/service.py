@@ -22,6 +22,7 @@ from loansyncro.service_kit import Database, event_consumer
 from services.ledger.due_dates import DueDateScanner, installment_outstanding
 from services.ledger.projection import build_follower
 from services.ledger.queries import Reader, check_time_zone, parse_dashboard_filter, parse_date_option
+from services.ledger import statements
 from services.loans.commands import parse_user_id
 from services.loans.domain import parse_loan_id
 
@@ -89,6 +90,14 @@ class LedgerService:
         except (TypeError, ValueError):
             raise ValidationFailed("position", raw_position, "position must be a whole number (an event position)") from None
         return reader.history(owner, loan, position)
+
+    # Statements and exports (see statements.py) ----------------------------------
+
+    @rpc
+    def statement_data(self, user_id: str, query: Mapping[str, Any] | None = None, time_zone: str | None = None) -> dict[str, Any]:
+        """Return the loans, schedules and repayments that exports show, with the dashboard's filters and totals."""
+        owner = parse_user_id(user_id)
+        return statements.statement_data(self._reader(), owner, check_time_zone(time_zone), parse_dashboard_filter(query or {}))
 
     # Due-date scan (see due_dates.py) -------------------------------------------
 
