@@ -26,12 +26,13 @@ def _optional_mixin(module: str, class_name: str) -> type:
 # Route mixins owned by the loans/ledger side: add new ones here.
 LoansApi = _optional_mixin("services.gateway.loans_api", "LoansApi")
 DashboardApi = _optional_mixin("services.gateway.dashboard_api", "DashboardApi")
+ExportsApi = _optional_mixin("services.gateway.exports_api", "ExportsApi")
 
 
-class GatewayService(LoansApi, DashboardApi, GatewayBase):
+class GatewayService(LoansApi, DashboardApi, ExportsApi, GatewayBase):
     name = "gateway"
 
 
 # `nameko run services.gateway.service` starts every class of this module that
 # has entrypoints, so only GatewayService may stay visible here.
-del LoansApi, DashboardApi, GatewayBase
+del LoansApi, DashboardApi, ExportsApi, GatewayBase
