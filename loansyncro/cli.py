@@ -117,6 +117,33 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from loansyncro.demo import main as demo_main
+
+    return demo_main(args.url)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from loansyncro.db import make_engine
+    from services.ledger.replay import replay
+
+    settings = load_settings()
+    check_postgres(settings)
+    engine = make_engine(settings, pool_size=2)
+
+    def progress(done: int, total: int) -> None:
+        percent = 100 if total == 0 else min(100, done * 100 // total)
+        print(f"Replayed {done} of {total} loan and repayment events ({percent} %)", flush=True)
+
+    print("Rebuilding the ledger projections from the event store; stop the ledger service first.", flush=True)
+    try:
+        applied = replay(engine, progress, batch_size=args.batch_size)
+    finally:
+        engine.dispose()
+    print(f"Ledger rebuilt from {applied} events.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loansyncro",
@@ -146,6 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("action", choices=("list", "retry"), help="list parked events, or retry one")
     dead.add_argument("event_id", nargs="?", help="event id to retry (from 'list')")
     dead.set_defaults(func=cmd_dead_letters)
+
+    demo = commands.add_parser(
+        "demo", help="register a demo user with realistic loans and repayments on a running system; print its dashboard"
+    )
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="base URL of the running gateway (default: %(default)s)")
+    demo.set_defaults(func=cmd_demo)
+
+    replay = commands.add_parser("replay", help="rebuild the ledger projections from the event store, with progress")
+    replay.add_argument("--batch-size", type=int, default=500, help="events applied per transaction (default: %(default)s)")
+    replay.set_defaults(func=cmd_replay)
     return parser
 
 
