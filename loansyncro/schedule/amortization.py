@@ -104,10 +104,9 @@ class Plan:
 
     ``amount`` is the installment for the annuity and zero-interest methods and
     the principal part for equal_principal. It is ignored for interest_only.
-    With ``last_number`` the plan ends at that installment, which absorbs what
-    is left. Without it the plan keeps the amount and ends when the balance is
-    repaid, which is how a prepayment shortens the term. ``carried_interest`` is
-    interest already owed at ``accrual_start`` and is added to the first row.
+    The plan ends at ``last_number``, which absorbs what is left, or earlier
+    when an installment repays the balance. ``shortened`` marks a plan that kept
+    its amount after a prepayment, so it usually ends before ``last_number``.
     ``accrual_start`` must lie in the period of the first row. Rows are
     computed on demand and kept.
     """
@@ -121,8 +120,8 @@ class Plan:
         accrual_start: date,
         annual_rate: Decimal,
         amount: Decimal,
-        last_number: int | None,
-        carried_interest: Decimal = _ZERO,
+        last_number: int,
+        shortened: bool = False,
     ) -> None:
         self.terms: Final[LoanTerms] = terms
         self.grid: Final[DueDateGrid] = grid
@@ -131,8 +130,8 @@ class Plan:
         self.accrual_start: Final[date] = accrual_start
         self.annual_rate: Final[Decimal] = annual_rate
         self.amount: Final[Decimal] = amount
-        self.last_number: Final[int | None] = last_number
-        self.carried_interest: Final[Decimal] = carried_interest
+        self.last_number: Final[int] = last_number
+        self.shortened: Final[bool] = shortened
         self.rows: Final[list[ScheduleRow]] = []
         self.finished = balance.is_zero()
         self._balance = balance
@@ -164,9 +163,7 @@ class Plan:
         balance = self._balance
         if number == self.first_number:
             ratio = self._ratio(number, self.accrual_start)
-            interest = self.carried_interest + interest_for(
-                balance, self.annual_rate, ratio, self._currency, self._rounding
-            )
+            interest = interest_for(balance, self.annual_rate, ratio, self._currency, self._rounding)
         else:
             interest = interest_for(balance, self.annual_rate, self._ratio(number), self._currency, self._rounding)
         method = self._method
@@ -179,18 +176,9 @@ class Plan:
             principal = min(self.amount, balance)
         else:
             principal = self.amount - interest
-            open_ended = self.last_number is None
-            if principal < 0 or (open_ended and principal == 0):
+            if principal < 0:
                 raise self._negative_amortization(number, interest, balance)
             principal = min(principal, balance)
-
-        if self.last_number is None and number - self.first_number >= MAX_INSTALLMENTS:
-            raise LoanValidationError(
-                "installment_amount",
-                self.amount,
-                f"installment {format_amount(self.amount)} would need more than {MAX_INSTALLMENTS} "
-                "installments to repay the loan; pass a larger installment",
-            )
 
         remaining = balance - principal
         row = ScheduleRow(number, self.grid.date_of(number), principal + interest, interest, principal, remaining)
@@ -221,9 +209,11 @@ class Plan:
         return self.rows
 
     def last_planned_number(self) -> int:
-        """Return the number of the final installment of the plan."""
-        if self.last_number is not None:
-            return self.last_number
+        """Return the number of the final installment of the plan.
+
+        This walks the remaining rows, because even a plan with ``last_number``
+        ends early when a rounded-up installment repays the balance sooner.
+        """
         rows = self.all_rows()
         return rows[-1].number if rows else self.first_number - 1
 
@@ -259,15 +249,11 @@ class Plan:
         period, because the balance then never exceeds the starting balance.
         """
         terms = self.terms
-        last = self.last_number or self.first_number + MAX_INSTALLMENTS
         largest = _ZERO
-        for number in range(self.first_number, last + 1):
+        for number in range(self.first_number, self.last_number + 1):
             ratio = self._ratio(number)
             interest = interest_for(self.start_balance, self.annual_rate, ratio, terms.currency, ROUND_CEILING)
             largest = max(largest, interest)
-            if self.last_number is None and number - self.first_number > 24:
-                # An open-ended plan repeats the same periods, so two years show the costliest one.
-                break
         return largest + minor_unit(terms.currency)
 
 

@@ -292,8 +292,18 @@ class _LoanTimeline:
         return number >= self.plan.first_number and self.plan.is_final(number)
 
     def last_number(self) -> int:
-        """Return the number of the last installment of the current plan."""
+        """Return the number of the last installment of the current plan, walking its rows."""
         return self.plan.last_planned_number()
+
+    def term_end(self) -> int:
+        """Return the last installment number to re-amortize over.
+
+        A shortened plan ends where its rows run out. Any other plan ends at its
+        last number, and reading that attribute keeps repeated re-plans linear.
+        """
+        if self.plan.shortened:
+            return self.plan.last_planned_number()
+        return self.plan.last_number
 
     def materialize_through(self, number: int) -> None:
         """Fix the amounts of installments up to ``number`` from the plan, stopping before the last."""
@@ -466,15 +476,16 @@ class _LoanTimeline:
         if not self.exists(first):
             return
         if mode is ExtraMode.SHORTEN_TERM and method is not Method.INTEREST_ONLY:
-            # Keep the installment (or principal part) and let the plan end when the balance is repaid.
-            amount, last_number = old_plan.amount, None
+            # Keep the installment (or principal part). The plan ends once the balance is
+            # repaid, and never after the current last installment.
+            amount, last, shortened = old_plan.amount, old_plan.last_number, True
         else:
-            # Computing the last number of an open-ended plan walks its rows once.
-            last = old_plan.last_planned_number()
-            amount, last_number = self._amount_for(self.principal, last - current), last
-        # A prepayment made before the current installment's due date leaves interest
-        # from the payment to that due date. The next repayment pays it and the last
-        # installment absorbs the difference, so the plan starts at the due date.
+            last = self.term_end()
+            amount, shortened = self._amount_for(self.principal, last - current), False
+        # The plan projects installment amounts from the principal alone. Interest
+        # still unpaid, and interest from a payment made before the current due
+        # date up to that date, are paid first by the next repayments, and the
+        # last installment absorbs the difference.
         self.plan = Plan(
             terms=terms,
             grid=self.grid,
@@ -483,8 +494,8 @@ class _LoanTimeline:
             accrual_start=max(paid_on, self.grid.date_of(current)),
             annual_rate=self.rate,
             amount=amount,
-            last_number=last_number,
-            carried_interest=self.overdue_interest + self.current_interest,
+            last_number=last,
+            shortened=shortened,
         )
 
     def _amount_for(self, balance: Decimal, count: int) -> Decimal:
@@ -519,7 +530,13 @@ class _LoanTimeline:
             self.rate = change.annual_rate
 
         first = self.next_number
-        # Installments already due keep their amounts, and the last one closes out what it covered.
+        count = self._remaining_count(change, first)
+        if count < 1:
+            # A new rate after the last due date: nothing is left to re-plan.
+            return
+
+        # Installments already due keep their amounts. A last installment already due
+        # is closed at what it covered, because the new plan takes over the rest of the debt.
         self.materialize_through(first - 1)
         if len(self.amounts) < first - 1:
             covered_last = max(self.zero, self.covered - self.cumulative[-1])
@@ -528,9 +545,6 @@ class _LoanTimeline:
         del self.amounts[first - 1 :]
         del self.cumulative[first:]
 
-        count = self._remaining_count(change, first)
-        if count < 1:
-            return
         # Arrears stay due as they were, so the new plan spreads only the rest of the debt.
         arrears = max(self.zero, self.cumulative[-1] - self.covered)
         balance = max(self.zero, self.payoff() - arrears)
@@ -544,12 +558,15 @@ class _LoanTimeline:
             amount=self._amount_for(balance, count),
             last_number=first + count - 1,
         )
+        # Walk the new rows now, so a change that cannot amortize (NegativeAmortizationError)
+        # fails at its own date rather than at a later repayment.
+        self.plan.all_rows()
 
     def _remaining_count(self, change: TermChange, first: int) -> int:
         if change.installments is not None:
             return change.installments
         if change.end_date is None:
-            return self.last_number() - first + 1
+            return self.term_end() - first + 1
         count = self.grid.count_until(change.end_date, first - 1 + MAX_INSTALLMENTS) - (first - 1)
         if count < 1:
             raise LoanValidationError(

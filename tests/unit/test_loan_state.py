@@ -413,3 +413,25 @@ def test_yen_loan_amounts_have_no_decimals() -> None:
     assert state.to_json()["overdue_interest"] == "300"
     assert state.to_json()["accrued_interest"] == "310"
     assert str(state.arrears).isdigit()
+
+
+def test_rate_change_after_maturity_changes_accrual_only() -> None:
+    change = TermChange(date(2026, 2, 1), annual_rate=Decimal("6"))
+    state = loan_state(twelve_hundred(), [], date(2026, 3, 15), [change])
+
+    # 144.00 for the term, 12.00 for January at 12%, then 44 days of 30E/360 at 6%.
+    assert state.payoff_amount == Decimal("1364.80")
+    assert state.arrears == Decimal("1364.80")
+    assert len(state.installments) == 12
+
+
+def test_restructure_after_maturity_spreads_rest() -> None:
+    change = TermChange(date(2026, 2, 1), installments=6)
+    state = loan_state(twelve_hundred(), [], date(2026, 3, 15), [change])
+
+    assert [installment.amount_due for installment in state.installments[:11]] == [Decimal("106.62")] * 11
+    assert state.installments[11].amount_due == Decimal("0.00")
+    assert len(state.installments) == 18
+    assert state.next_due_date == date(2026, 4, 1)
+    assert state.next_due_amount == Decimal("31.61")
+    assert state.payoff_amount == Decimal("1373.60")
