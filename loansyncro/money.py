@@ -239,7 +239,7 @@ def format_amount(value: Decimal) -> str:
     return format(normalize_zero(value), "f")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Money:
     """An exact amount of one currency, stored with the currency's minor-unit decimals.
 
@@ -253,9 +253,10 @@ class Money:
     amount: Decimal
     currency: str
 
-    def __post_init__(self) -> None:
-        currency = validate_currency(self.currency)
-        object.__setattr__(self, "amount", exact_amount(self.amount, currency))
+    def __init__(self, amount: Decimal | int | str, currency: str) -> None:
+        code = validate_currency(currency)
+        object.__setattr__(self, "amount", exact_amount(amount, code))
+        object.__setattr__(self, "currency", code)
 
     @classmethod
     def rounded(cls, value: Decimal | int | str, currency: str, rounding: str = DEFAULT_ROUNDING) -> Money:

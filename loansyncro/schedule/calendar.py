@@ -102,7 +102,8 @@ def one_period_after(day: date, frequency: Frequency) -> date:
     """Return the date one regular period after ``day`` (not for semi-monthly)."""
     if frequency in _DAYS_PER_PERIOD:
         return day + timedelta(days=_DAYS_PER_PERIOD[frequency])
-    return day + _months(_MONTHS_PER_PERIOD[frequency])
+    later: date = day + _months(_MONTHS_PER_PERIOD[frequency])
+    return later
 
 
 class DueDateGrid:
@@ -181,7 +182,8 @@ class DueDateGrid:
         steps = number - self._anchor_index
         if frequency in _DAYS_PER_PERIOD:
             return self._anchor + timedelta(days=_DAYS_PER_PERIOD[frequency] * steps)
-        return self._anchor + _months(_MONTHS_PER_PERIOD[frequency] * steps)
+        due: date = self._anchor + _months(_MONTHS_PER_PERIOD[frequency] * steps)
+        return due
 
     def count_until(self, end: date, limit: int) -> int:
         """Return how many due dates fall on or before ``end``.

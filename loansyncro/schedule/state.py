@@ -383,8 +383,8 @@ class _LoanTimeline:
                 self.current_interest = self.zero
             self.next_number += 1
         if self.accrued_to < day:
-            number = self.next_number if self.exists(self.next_number) else None
-            self.current_interest += self._interest(self.principal, self.accrued_to, day, number)
+            period = self.next_number if self.exists(self.next_number) else None
+            self.current_interest += self._interest(self.principal, self.accrued_to, day, period)
             self.accrued_to = day
 
     def debt_on(self, day: date) -> Decimal:

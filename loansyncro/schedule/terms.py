@@ -40,13 +40,14 @@ _EnumT = TypeVar("_EnumT", bound=StrEnum)
 
 def parse_enum(enum_type: type[_EnumT], value: object, field_name: str) -> _EnumT:
     """Convert ``value`` to a member of ``enum_type`` or raise LoanValidationError listing the choices."""
+    choices = ", ".join(f"'{member.value}'" for member in enum_type)
+    error = LoanValidationError(field_name, value, f"{field_name} {value!r} is not supported; use one of {choices}")
+    if not isinstance(value, str):
+        raise error
     try:
         return enum_type(value)
     except ValueError as err:
-        choices = ", ".join(f"'{member.value}'" for member in enum_type)
-        raise LoanValidationError(
-            field_name, value, f"{field_name} {value!r} is not supported; use one of {choices}"
-        ) from err
+        raise error from err
 
 
 def require_date(value: object, field_name: str) -> date:
