@@ -27,3 +27,4 @@ __all__ = [
 
 # Import every contract module so any process can decode any stored event.
 from loansyncro.events import loans, reminders, repayments  # noqa: E402,F401
+from loansyncro.events import accounts  # noqa: E402,F401

@@ -71,7 +71,6 @@ class Gateway(DependencyProvider):
 class GatewayBase:
     """Base of GatewayService: what `http.route` needs, plus the gateway's own endpoints."""
 
-    name = "gateway"
     gateway = Gateway()
     accounts_rpc = RpcProxy("accounts")
 

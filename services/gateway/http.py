@@ -52,6 +52,7 @@ from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownSe
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+import loansyncro.service_kit  # noqa: F401 - registers the cross-service errors with nameko
 from loansyncro import logs
 from loansyncro.config import Settings
 from loansyncro.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
@@ -268,7 +269,12 @@ def read_json_body(request: Request, limit: int) -> Any:
     """Read and parse the JSON body, rejecting bodies over `limit` bytes (413) and bad JSON (422)."""
     if request.content_length is not None and request.content_length > limit:
         raise RequestTooLarge(limit)
-    raw = request.stream.read(limit + 1)
+    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # werkzeug's stream is empty for chunked bodies unless the server marks
+        # the input as terminated, which eventlet's does not; eventlet's own input decodes the chunks.
+        raw = request.environ["wsgi.input"].read(limit + 1)
+    else:
+        raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise RequestTooLarge(limit)
     if not raw.strip():

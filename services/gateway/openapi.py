@@ -12,6 +12,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 
 from services.gateway.http import PROBLEM_JSON_TYPE, RouteSpec
 
@@ -53,8 +54,8 @@ def route_specs(service_class: type) -> list[RouteSpec]:
     return sorted(specs, key=lambda spec: (spec.path, spec.method))
 
 
-def _schema_name(schema: type) -> str:
-    name = schema.__name__
+def _schema_name(schema: Any) -> str:
+    name = resolve_schema_cls(schema).__name__
     return name[: -len("Schema")] if name.endswith("Schema") and name != "Schema" else name
 
 

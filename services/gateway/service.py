@@ -2,16 +2,16 @@
 
 Route mixins are listed in `GatewayService`'s bases. The loans and dashboard
 mixins are imported when their modules exist, so either side can land first.
+Only GatewayService may be a module-level class here: `nameko run` starts
+every class of the module that has entrypoints, so the mixins are reached
+through their modules.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 
-from services.gateway.base import GatewayBase
-
-log = logging.getLogger(__name__)
+from services.gateway import accounts_api, base
 
 
 def _optional_mixin(module: str, class_name: str) -> type:
@@ -23,16 +23,15 @@ def _optional_mixin(module: str, class_name: str) -> type:
         return type(f"Missing{class_name}", (), {})
 
 
-# Route mixins owned by the loans/ledger side: add new ones here.
-LoansApi = _optional_mixin("services.gateway.loans_api", "LoansApi")
-DashboardApi = _optional_mixin("services.gateway.dashboard_api", "DashboardApi")
-ExportsApi = _optional_mixin("services.gateway.exports_api", "ExportsApi")
+# Route mixins: add new ones to this tuple.
+_MIXINS: tuple[type, ...] = (
+    _optional_mixin("services.gateway.loans_api", "LoansApi"),
+    _optional_mixin("services.gateway.dashboard_api", "DashboardApi"),
+    _optional_mixin("services.gateway.exports_api", "ExportsApi"),
+    accounts_api.AccountsApi,
+    base.GatewayBase,
+)
 
 
-class GatewayService(LoansApi, DashboardApi, ExportsApi, GatewayBase):
+class GatewayService(*_MIXINS):  # type: ignore[misc]
     name = "gateway"
-
-
-# `nameko run services.gateway.service` starts every class of this module that
-# has entrypoints, so only GatewayService may stay visible here.
-del LoansApi, DashboardApi, ExportsApi, GatewayBase

@@ -92,3 +92,32 @@ class ApiClient:
 
     def dashboard(self, **filters: Any) -> dict[str, Any]:
         return self.request("GET", "/api/v1/dashboard", 200, params=filters).json()
+
+    # Accounts: tokens, profile, preferences, password, deletion -------------------
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        tokens = self._post("/api/v1/sessions/refresh", {"refresh_token": refresh_token}, 200)
+        self.access_token = tokens["access_token"]
+        return tokens
+
+    def sign_out(self) -> None:
+        self.request("DELETE", "/api/v1/sessions/current", 204)
+
+    def profile(self) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/me/profile", 200).json()
+
+    def update_profile(self, **changes: Any) -> dict[str, Any]:
+        return self.request("PATCH", "/api/v1/me/profile", 200, json=changes).json()
+
+    def reminder_preferences(self) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/me/reminder-preferences", 200).json()
+
+    def change_reminder_preferences(self, **changes: Any) -> dict[str, Any]:
+        return self.request("PATCH", "/api/v1/me/reminder-preferences", 200, json=changes).json()
+
+    def change_password(self, current_password: str, new_password: str) -> None:
+        body = {"current_password": current_password, "new_password": new_password}
+        self.request("POST", "/api/v1/me/password", 204, json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+
+    def delete_account(self, password: str) -> None:
+        self.request("DELETE", "/api/v1/me", 204, json={"password": password})
