@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Final
 
+from reportlab.graphics.renderbase import STATE_DEFAULTS
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -45,4 +46,9 @@ def register_fonts() -> None:
         addMapping(REGULAR, 1, 0, BOLD)
         addMapping(REGULAR, 0, 1, REGULAR)
         addMapping(REGULAR, 1, 1, BOLD)
+        # reportlab.graphics sets this font at the start of every drawing, even
+        # one whose strings all name their font, so a chart would make the page
+        # reference Helvetica, which is not embedded. This changes the default
+        # for every drawing of the process.
+        STATE_DEFAULTS["fontName"] = REGULAR
         _registered = True

@@ -100,6 +100,8 @@ def render_statement_pdf(statement: Mapping[str, Any], options: StatementOptions
         subject=f"Loans, schedules and repayments as of {statement['as_of']} ({time_zone})",
         creator=AUTHOR,
         keywords=["loan statement", "repayments", "amortisation schedule"],
+        # Without it every page also references Helvetica, a font the PDF does not embed.
+        initialFontName=REGULAR,
     )
     width = document.width
     writer = _Writer(locale, width)
