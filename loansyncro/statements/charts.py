@@ -112,14 +112,18 @@ def balance_chart(
 
 
 def paid_by_period(repayments: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Decimal], list[Decimal]]:
-    """Sum principal (with prepayment) and interest of non-reversed repayments per month, or per year for long spans."""
+    """Sum principal and interest of non-reversed repayments per month, or per year for long spans.
+
+    A repayment's principal already includes its prepayment, so principal plus
+    interest is the amount paid.
+    """
     principal: dict[str, Decimal] = defaultdict(Decimal)
     interest: dict[str, Decimal] = defaultdict(Decimal)
     for repayment in repayments:
         if repayment.get("reversed") or repayment.get("principal") is None:
             continue
         month = str(repayment["paid_on"])[:7]
-        principal[month] += Decimal(repayment["principal"]) + Decimal(repayment.get("prepayment") or 0)
+        principal[month] += Decimal(repayment["principal"])
         interest[month] += Decimal(repayment["interest"] or 0)
     months = sorted(principal)
     if len(months) > MAX_MONTH_BARS:

@@ -78,6 +78,7 @@ class Column:
 
 
 def _text(key: str, header: str | None = None) -> Column:
+    """Declare a text column read from `key`, headed `header` (default: the key)."""
     return Column(header or key, key, neutralise_text)
 
 
@@ -90,7 +91,7 @@ def _date(key: str, header: str | None = None) -> Column:
 
 
 LOAN_COLUMNS: Final = (
-    _text("loan_id"),
+    _text("id", "loan_id"),
     _text("name"),
     _text("loan_type"),
     _text("lender"),

@@ -335,7 +335,8 @@ class _Writer:
 
     def repayments_table(self, loan: Mapping[str, Any]) -> LongTable:
         currency = loan["currency"]
-        header = ["Date", "Amount", "Method", "Principal", "Interest", "Prepayment", "Balance after"]
+        # The principal includes the prepayment, so principal plus interest is the amount.
+        header = ["Date", "Amount", "Method", "Principal", "Interest", "Of which prepaid", "Balance after"]
         rows: list[list[str]] = [header]
         reversed_rows = []
         for item in loan["repayments"]:

@@ -39,6 +39,16 @@ def test_csv_round_trips_accented_names(statement):
     assert parse(loans_csv(statement))[0]["lender"] == "José Muñoz"
 
 
+def test_loans_csv_lists_loan_figures(statement):
+    loan = statement["loans"][0]
+    row = parse(loans_csv(statement))[0]
+    assert row["loan_id"] == loan["id"]
+    assert row["name"] == "Piso"
+    assert row["currency"] == "EUR"
+    assert row["outstanding_principal"] == loan["outstanding_principal"]
+    assert row["start_date"] == "2000-01-01"
+
+
 def test_csv_has_one_header_row(statement):
     text = repayments_csv(statement).decode("utf-8-sig")
     lines = text.split("\r\n")
