@@ -20,7 +20,7 @@ from loansyncro.schedule.errors import LoanValidationError
 
 
 class Frequency(StrEnum):
-    """How often an installment falls due."""
+    """Interval between two due dates."""
 
     WEEKLY = "weekly"
     BIWEEKLY = "biweekly"
@@ -109,10 +109,9 @@ def one_period_after(day: date, frequency: Frequency) -> date:
 class DueDateGrid:
     """The due dates of a loan, by installment number starting at 1.
 
-    The grid continues past the last installment, so interest on an overdue loan
-    can keep accruing period by period. ``date_of(0)`` is the disbursement date.
-    Dates are cached because the schedule and the repayment state ask for the
-    same numbers many times.
+    The grid has no end: the terms and the plans decide which installment is
+    the last. ``date_of(0)`` is the disbursement date. Dates are cached because
+    the schedule and the repayment state request the same numbers many times.
     """
 
     __slots__ = ("start", "frequency", "semi_monthly_days", "first_period_is_regular", "_first_slot", "_anchor",

@@ -114,7 +114,7 @@ def span_ratio(
 def interest_for(balance: Decimal, annual_rate_percent: Decimal, ratio: Ratio, currency: str, rounding: str) -> Decimal:
     """Return the interest on ``balance`` for the year fraction ``ratio``, rounded to the minor unit.
 
-    ``rounding`` must be one of the decimal module's rounding modes; LoanTerms
+    ``rounding`` must be one of the decimal module's rounding modes. LoanTerms
     has validated it, so this hot path does not check it again.
     """
     numerator, denominator = ratio
@@ -122,7 +122,7 @@ def interest_for(balance: Decimal, annual_rate_percent: Decimal, ratio: Ratio, c
     if numerator == 0 or balance.is_zero() or annual_rate_percent.is_zero():
         return _ZERO.quantize(quantum)
     context = MONEY_CONTEXT
-    # Divide last, so an exact half of a minor unit stays exact and rounds as the mode says.
+    # Divide last, so an exact half of a minor unit stays exact and the rounding mode decides it.
     exact = context.divide(
         context.multiply(context.multiply(balance, annual_rate_percent), Decimal(numerator)),
         Decimal(100 * denominator),

@@ -29,8 +29,9 @@ class LoanValidationError(ValueError):
 class NegativeAmortizationError(LoanValidationError):
     """An installment does not cover the interest of its period, so the balance would grow.
 
-    ``minimum_payment`` is the smallest installment that reduces the balance in
-    every period of the schedule.
+    ``minimum_payment`` is an installment that reduces the balance in every
+    period: the interest of the costliest period on the starting balance, rounded
+    up, plus one minor unit.
     """
 
     def __init__(self, field: str, value: object, message: str, minimum_payment: Decimal) -> None:

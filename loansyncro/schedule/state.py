@@ -43,7 +43,7 @@ from loansyncro.schedule.terms import (
 
 
 class ExtraMode(StrEnum):
-    """What a prepayment does to the rest of the loan."""
+    """Effect of a prepayment on the rest of the loan."""
 
     SHORTEN_TERM = "shorten_term"
     LOWER_INSTALLMENT = "lower_installment"
@@ -128,7 +128,7 @@ class TermChange:
 
 @dataclass(frozen=True, slots=True)
 class RepaymentAllocation:
-    """How one repayment was applied, with the principal balance after it.
+    """Allocation of one repayment, with the principal balance after it.
 
     ``prepayment`` is the part beyond the installments due up to the current
     period. It is included in ``principal`` when the interest was paid.
@@ -475,6 +475,7 @@ class _LoanTimeline:
         self.materialize_through(current)
         if not self.exists(first):
             return
+
         if mode is ExtraMode.SHORTEN_TERM and method is not Method.INTEREST_ONLY:
             # Keep the installment (or principal part). The plan ends once the balance is
             # repaid, and never after the current last installment.
@@ -482,6 +483,7 @@ class _LoanTimeline:
         else:
             last = self.term_end()
             amount, shortened = self._amount_for(self.principal, last - current), False
+
         # The plan projects installment amounts from the principal alone. Interest
         # still unpaid, and interest from a payment made before the current due
         # date up to that date, are paid first by the next repayments, and the
@@ -546,6 +548,8 @@ class _LoanTimeline:
         del self.cumulative[first:]
 
         # Arrears stay due as they were, so the new plan spreads only the rest of the debt.
+        # NOTE: that rest includes unpaid interest, so the new installments are computed on
+        # slightly more than the principal; the last installment gives the difference back.
         arrears = max(self.zero, self.cumulative[-1] - self.covered)
         balance = max(self.zero, self.payoff() - arrears)
         self.plan = Plan(
@@ -699,7 +703,10 @@ def loan_state(
     ordered_repayments = _ordered_repayments(repayments, terms.currency)
     ordered_changes = _ordered_term_changes(term_changes)
 
-    # On one day, repayments come before a term change, so a re-plan sees them.
+    # On one day, repayments come before a term change, so a re-plan includes them.
+    # NOTE: repayments of one day apply in id order, not logging order. An installment
+    # and an extra payment made the same day give the documented split only when the
+    # installment's id sorts first (time-ordered ids do) or when they are one repayment.
     events: list[tuple[date, int, tuple[Repayment, Decimal] | TermChange]] = [
         (item[0].paid_on, 0, item) for item in ordered_repayments if item[0].paid_on <= as_of
     ]

@@ -22,7 +22,7 @@ from loansyncro.schedule.errors import LoanValidationError
 
 
 class Method(StrEnum):
-    """How the installments split into interest and principal."""
+    """Rule that splits each installment into interest and principal."""
 
     ANNUITY = "annuity"
     EQUAL_PRINCIPAL = "equal_principal"

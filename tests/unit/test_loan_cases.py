@@ -1,6 +1,6 @@
 """Published loan figures that the schedule and the repayment state must reproduce to the cent.
 
-Unless a test says otherwise: nominal annual rate divided by the periods per
+Unless a test states otherwise: nominal annual rate divided by the periods per
 year, interest rounded half-up to the cent each period, and the last
 installment absorbing the rounding residue.
 """

@@ -248,12 +248,12 @@ def test_state_ignores_logging_order() -> None:
 
 def test_reversed_repayment_is_as_if_never_logged() -> None:
     terms = twelve_hundred()
-    kept = on_time_repayments(terms, 4)
+    kept_repayments = on_time_repayments(terms, 4)
     mistaken = Repayment("mistake", Decimal("300.00"), date(2025, 3, 10))
-    logged_then_reversed = [repayment for repayment in [*kept, mistaken] if repayment.id != mistaken.id]
+    logged_then_reversed = [repayment for repayment in [*kept_repayments, mistaken] if repayment.id != mistaken.id]
 
-    assert loan_state(terms, logged_then_reversed, date(2025, 6, 1)) == loan_state(terms, kept, date(2025, 6, 1))
-    assert loan_state(terms, [*kept, mistaken], date(2025, 6, 1)) != loan_state(terms, kept, date(2025, 6, 1))
+    assert loan_state(terms, logged_then_reversed, date(2025, 6, 1)) == loan_state(terms, kept_repayments, date(2025, 6, 1))
+    assert loan_state(terms, [*kept_repayments, mistaken], date(2025, 6, 1)) != loan_state(terms, kept_repayments, date(2025, 6, 1))
 
 
 # Prepayments -----------------------------------------------------------------

@@ -60,7 +60,7 @@ def schedule_or_skip(terms: LoanTerms) -> list:  # type: ignore[type-arg]
 @given(loan_terms())
 def test_on_time_payments_leave_nothing_owed(terms: LoanTerms) -> None:
     rows = schedule_or_skip(terms)
-    # An interest-only loan at 0% has installments of 0.00 before the balloon, which nobody pays.
+    # An interest-only loan at 0% has installments of 0.00 before the balloon, which are not repayments.
     repayments = [Repayment(f"r{row.number:04d}", row.payment, row.due_date) for row in rows if row.payment > 0]
     state = loan_state(terms, repayments, rows[-1].due_date)
 
