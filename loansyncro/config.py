@@ -175,8 +175,9 @@ class Settings:
     notification_retry_base_seconds: float = 30.0
     # Seconds after which a message left "sending" (the notifier died mid-send) is sent again.
     notification_send_lease_seconds: float = 300.0
-    # Earliest local time of day ("HH:MM") at which a reminder goes out.
+    # Local times of day ("HH:MM") between which reminders go out; later ones wait for the next morning.
     reminder_earliest_local_time: str = "09:00"
+    reminder_latest_local_time: str = "21:00"
     # Seconds between due-date scans of the ledger.
     due_date_scan_interval: float = 60.0
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -243,10 +244,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notification_retry_base_seconds=_float(env, "NOTIFICATION_RETRY_BASE_SECONDS", 30.0, 0.01),
         notification_send_lease_seconds=_float(env, "NOTIFICATION_SEND_LEASE_SECONDS", 300.0, 1.0),
         reminder_earliest_local_time=_local_time(env, "REMINDER_EARLIEST_LOCAL_TIME", "09:00"),
+        reminder_latest_local_time=_local_time(env, "REMINDER_LATEST_LOCAL_TIME", "21:00"),
         due_date_scan_interval=_float(env, "DUE_DATE_SCAN_INTERVAL", 60.0, 0.05),
         extra={key: value for key, value in env.items() if key.startswith("LOANSYNCRO_")},
     )
     _check_twilio(settings)
+    if settings.reminder_latest_local_time <= settings.reminder_earliest_local_time:
+        raise ConfigError(
+            f"REMINDER_LATEST_LOCAL_TIME={settings.reminder_latest_local_time!r} is invalid: "
+            f"expected a time after REMINDER_EARLIEST_LOCAL_TIME={settings.reminder_earliest_local_time!r}"
+        )
     return settings
 
 

@@ -69,6 +69,7 @@ class NotifierConfig:
     retry_base_seconds: float = 30.0
     lease_seconds: float = 300.0
     earliest_local_time: dt.time = dt.time(9, 0)
+    latest_local_time: dt.time | None = dt.time(21, 0)
     sms_cap_per_recipient: int = 5
     sms_cap_global: int = 10_000
     batch_size: int = 50
@@ -80,6 +81,7 @@ class NotifierConfig:
             retry_base_seconds=settings.notification_retry_base_seconds,
             lease_seconds=settings.notification_send_lease_seconds,
             earliest_local_time=domain.parse_local_time(settings.reminder_earliest_local_time),
+            latest_local_time=domain.parse_local_time(settings.reminder_latest_local_time),
             sms_cap_per_recipient=settings.sms_daily_cap_per_recipient,
             sms_cap_global=settings.sms_daily_cap_global,
         )
@@ -214,10 +216,10 @@ class Notifier:
         quiet_hours = domain.QuietHours.parse(quiet.get("start"), quiet.get("end"))
         zone = contact.get("time_zone") or "UTC"
         try:
-            return domain.plan_send_at(now, zone, self.config.earliest_local_time, quiet_hours)
+            return domain.plan_send_at(now, zone, self.config.earliest_local_time, quiet_hours, self.config.latest_local_time)
         except domain.InvalidTimeZone:
             log.warning("unknown time zone; planning in UTC", extra={"time_zone": zone})
-            return domain.plan_send_at(now, "UTC", self.config.earliest_local_time, quiet_hours)
+            return domain.plan_send_at(now, "UTC", self.config.earliest_local_time, quiet_hours, self.config.latest_local_time)
 
     def _queue(
         self,

@@ -117,11 +117,23 @@ class QuietHours:
 
 
 def plan_send_at(
-    now: dt.datetime, zone: str, earliest_local_time: dt.time, quiet_hours: QuietHours | None
+    now: dt.datetime,
+    zone: str,
+    earliest_local_time: dt.time,
+    quiet_hours: QuietHours | None,
+    latest_local_time: dt.time | None = None,
 ) -> dt.datetime:
-    """Return when to send a reminder planned at `now`: not before the earliest local time, outside quiet hours."""
-    today = now.astimezone(zone_of(zone)).date()
-    send_at = max(now, local_instant(today, earliest_local_time, zone))
+    """Return when to send a reminder planned at `now`.
+
+    The reminder goes out between the earliest and the latest local time of day
+    (after the latest it waits for the next day's earliest), and never inside
+    the user's quiet hours.
+    """
+    local_now = now.astimezone(zone_of(zone))
+    day = local_now.date()
+    if latest_local_time is not None and local_now.time() >= latest_local_time:
+        day += dt.timedelta(days=1)
+    send_at = max(now, local_instant(day, earliest_local_time, zone))
     if quiet_hours is not None:
         end = quiet_hours.end_after(send_at, zone)
         if end is not None:
