@@ -121,3 +121,18 @@ class ApiClient:
 
     def delete_account(self, password: str) -> None:
         self.request("DELETE", "/api/v1/me", 204, json={"password": password})
+
+    # Exports ----------------------------------------------------------------------
+
+    def download_export(self, file_name: str, expected: int | None = 200, **filters: Any) -> requests.Response:
+        """Download /api/v1/exports/<file_name> (statement.pdf, loans.csv, schedule.csv, repayments.csv, history.json)."""
+        return self.request("GET", f"/api/v1/exports/{file_name}", expected, params=filters)
+
+    def download_statement_pdf(self, **filters: Any) -> bytes:
+        return self.download_export("statement.pdf", **filters).content
+
+    def download_repayments_csv(self, **filters: Any) -> bytes:
+        return self.download_export("repayments.csv", **filters).content
+
+    def download_history_json(self, **filters: Any) -> dict[str, Any]:
+        return self.download_export("history.json", **filters).json()
