@@ -401,7 +401,7 @@ class Notifier:
             updated = conn.execute(
                 sa.update(table)
                 .where(table.c.notification_id == row.notification_id, table.c.status == "sending", table.c.attempts == row.attempts)
-                .values(status="sent", provider_id=provider_id, sent_at=now, updated_at=now, error=None, error_code=None)
+                .values(status="sent", provider_id=provider_id, sent_at=now, updated_at=now)
             ).rowcount
             if updated:
                 event = NewEvent(

@@ -51,6 +51,7 @@ notifications = sa.Table(
     # When the current attempt started; a "sending" row older than the lease is sent again.
     sa.Column("claimed_at", sa.DateTime(timezone=True)),
     sa.Column("provider_id", sa.Text),
+    # The last failed attempt's error, kept after a later attempt succeeds.
     sa.Column("error_code", sa.Text),
     sa.Column("error", sa.Text),
     # Data rendered into the message: loan name, amounts, dates. No email address or phone number.
