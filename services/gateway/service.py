@@ -28,6 +28,7 @@ _MIXINS: tuple[type, ...] = (
     _optional_mixin("services.gateway.loans_api", "LoansApi"),
     _optional_mixin("services.gateway.dashboard_api", "DashboardApi"),
     _optional_mixin("services.gateway.exports_api", "ExportsApi"),
+    _optional_mixin("services.gateway.notifications_api", "NotificationsApi"),
     accounts_api.AccountsApi,
     base.GatewayBase,
 )

@@ -111,6 +111,12 @@ class LedgerService:
         DueDateScanner(self.db.engine).scan()
 
     @rpc
+    def scan_due_dates_now(self) -> dict[str, int]:
+        """Run the due-date scan at once (operators and end-to-end tests); returns what it found."""
+        result = DueDateScanner(self.db.engine).scan()
+        return {"candidates": result.candidates, "recorded": result.recorded}
+
+    @rpc
     def is_installment_outstanding(self, loan_id: str, installment_number: int, due_date: str) -> bool:
         """Tell whether the installment is still unpaid; the notifier asks right before sending."""
         loan = parse_loan_id(loan_id)
