@@ -58,7 +58,7 @@ def test_create_with_same_key_is_idempotent(commands):
         ("principal", 1000.5, "decimal string"),
         ("loan_type", "yacht", "not supported"),
         ("currency", "XYZ", "currency"),
-        ("owner_id", str(uuid.uuid4()), "set by the server"),
+        ("owner_id", "b58feede-316b-4726-a6e5-b09bb52c39a1", "set by the server"),
         ("status", "closed", "set by the server"),
         ("start_date", "15/01/2024", "YYYY-MM-DD"),
     ],
