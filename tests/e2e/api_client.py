@@ -136,3 +136,12 @@ class ApiClient:
 
     def download_history_json(self, **filters: Any) -> dict[str, Any]:
         return self.download_export("history.json", **filters).json()
+
+    # Notifications ------------------------------------------------------------------
+
+    def notifications(self, **page: Any) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/notifications", 200, params=page).json()
+
+    def send_test_reminder(self, key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": key or str(uuid.uuid4())}
+        return self.request("POST", "/api/v1/notifications/test", 202, headers=headers).json()
