@@ -266,11 +266,11 @@ def _local_time(environ: Mapping[str, str], name: str, default: str) -> str:
 
 
 def _check_twilio(settings: Settings) -> None:
-    given = {
+    twilio_values = {
         "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
         "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
         "TWILIO_FROM_NUMBER": settings.twilio_from_number,
     }
-    missing = [name for name, value in given.items() if value is None]
-    if missing and len(missing) < len(given):
+    missing = [name for name, value in twilio_values.items() if value is None]
+    if missing and len(missing) < len(twilio_values):
         raise ConfigError(f"{', '.join(missing)} missing: set all three Twilio variables, or none to log SMS to the console")

@@ -7,7 +7,7 @@ that are due now, judged by the calendar date in the owner's time zone.
 `ledger.loans.next_due_date` and appends one event per occasion to the
 stream "reminders-<loan uuid>".
 
-Each event id is a uuid5 of (loan, installment, due date, occasion), and the
+Each event id is a uuid5 of (loan, installment, due date, occasion). The
 event store writes nothing when an id is already stored, so two replicas
 scanning at once, or a scan repeated after a restart, record each occasion
 once. After downtime only the newest occasion of each installment is
@@ -121,8 +121,8 @@ def decide_occasions(
     """Return the occasions of an unpaid installment that are due at `now_utc`.
 
     "Today" is the owner's local date. A due-soon reminder with offset d is due
-    from d days before the due date until the due date; when several offsets
-    have passed (after downtime) only the nearest one is returned. The first
+    from d days before the due date until the due date. When several offsets
+    have passed (after downtime), only the nearest one is returned. The first
     overdue alert is due the day after the due date, repeat k is due
     k * overdue_repeat_days later, and only the latest repeat is returned.
     """
@@ -352,7 +352,7 @@ class DueDateScanner:
 
 
 def installment_outstanding(conn: Connection, loan_id: uuid.UUID, number: int, due_date: dt.date) -> bool:
-    """Tell whether the installment is still unpaid on an active loan (the notifier asks before sending)."""
+    """Tell whether the installment is still unpaid on an active loan (the notifier checks right before sending)."""
     loans = tables.loans
     installments = tables.installments
     remaining = conn.execute(

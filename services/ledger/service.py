@@ -118,7 +118,7 @@ class LedgerService:
 
     @rpc
     def is_installment_outstanding(self, loan_id: str, installment_number: int, due_date: str) -> bool:
-        """Tell whether the installment is still unpaid; the notifier asks right before sending."""
+        """Tell whether the installment is still unpaid; the notifier checks right before sending."""
         loan = parse_loan_id(loan_id)
         # Apply repayments the ledger has not seen yet, so a payment just logged counts.
         build_follower(self.db.engine).catch_up_stream(f"repayments-{loan}")

@@ -108,7 +108,9 @@ class TwilioSender:
     provider = "twilio"
 
     def __init__(self, settings: Settings, timeout_seconds: float = 10.0) -> None:
-        assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number
+        assert settings.twilio_account_sid is not None
+        assert settings.twilio_auth_token is not None
+        assert settings.twilio_from_number is not None
         self.from_number = settings.twilio_from_number
         self.client = Client(
             settings.twilio_account_sid,

@@ -5,10 +5,11 @@
 2. `plan_due` reads the user's contact data and preferences from accounts and
    queues one notification per chosen channel, unique per (occasion, channel,
    purpose), due at the first allowed local time (see domain.plan_send_at).
-3. `send_due` claims a due notification with FOR UPDATE SKIP LOCKED, checks
-   with the ledger that the installment is still unpaid, counts an SMS
-   against the daily caps under the counter rows' lock, marks it "sending"
-   and commits; then sends, and records the outcome in a second transaction.
+3. `send_due` claims a due notification with FOR UPDATE SKIP LOCKED and
+   checks with the ledger that the installment is still unpaid. It counts an
+   SMS against the daily caps under the counter rows' lock, marks the row
+   "sending" and commits. Then it sends, and records the outcome in a second
+   transaction.
 
 Delivery is at least once. A notifier that dies after the provider accepted a
 message but before the outcome was recorded leaves the row "sending"; after
@@ -344,8 +345,9 @@ class Notifier:
     def _count_sms(self, conn: Connection, owner_id: uuid.UUID, now: dt.datetime) -> bool:
         """Count one SMS against today's caps; False, and nothing counted, when a cap is reached.
 
-        Both counter rows are locked in one order (by recipient), so concurrent
-        claims serialise here and never deadlock; the count commits with the claim.
+        Every claim locks the two counter rows in the same order (by recipient),
+        so concurrent claims wait for each other here instead of deadlocking.
+        The count commits with the claim.
         """
         counters = tables.sms_counters
         day = now.astimezone(dt.UTC).date()

@@ -1,12 +1,11 @@
 """Pure decisions of the notifier: when to send, on which channels, retries and SMS caps.
 
 Nothing here does I/O or reads the clock: callers pass the current instant.
-Instants are aware UTC datetimes; local times are wall-clock times in the
-user's IANA time zone, converted with `zoneinfo` so daylight-saving changes
-are handled: a wall time skipped by a spring-forward change resolves to the
-first instant after the gap, and a wall time repeated by a fall-back change
-resolves to its first occurrence. Each message gets one such instant, so it
-is sent once.
+Instants are aware UTC datetimes. Local times are wall-clock times in the
+user's IANA time zone, converted with `zoneinfo`. A wall time skipped by a
+spring-forward change resolves to the first instant after the gap, and a wall
+time repeated by a fall-back change resolves to its first occurrence. Each
+message gets one such instant, so it is sent once.
 """
 
 from __future__ import annotations
@@ -165,7 +164,7 @@ def retry_delay(attempt: int, base_seconds: float, uniform: Callable[[float, flo
 
 @dataclass(frozen=True)
 class Outcome:
-    """What to record after an attempt: the new status and, for a retry, when."""
+    """The result of a failed attempt: the new status and, for a retry, its time."""
 
     status: str
     retry_at: dt.datetime | None = None

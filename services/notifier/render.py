@@ -53,7 +53,7 @@ def _subject(kind: str, values: dict[str, Any]) -> str:
 
 
 def render(content: dict[str, Any], locale_name: str | None, display_name: str | None = None) -> RenderedMessage:
-    """Render one message; `content` holds the kind, loan name, amount, currency and due date as JSON values."""
+    """Render one message from `content`: the kind, loan name, amount, currency and due date as JSON values."""
     locale = _locale(locale_name)
     values: dict[str, Any] = {
         "kind": content["kind"],

@@ -1,8 +1,8 @@
 """nameko entrypoints of the notifier: the due-date event consumer, the send timer and RPCs.
 
 Contact data (email, phone) is encrypted in account events, so the notifier
-asks accounts for it over RPC (`get_contact`) each time it plans or sends,
-and stores no address itself.
+fetches it from accounts over RPC (`get_contact`) each time it plans or
+sends, and stores no address itself.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives.
 
 `rejected_addresses` get "550 mailbox unavailable" at RCPT TO;
-`fail_next(count)` answers the next DATA commands with "451 try again later".
+`fail_next(count)` replies to the next DATA commands with "451 try again later".
 Stop and start it again to simulate an outage (the port stays the same).
 """
 

@@ -2,9 +2,9 @@
 
 It implements what the notifier uses, as Twilio documents it:
 POST /2010-04-01/Accounts/{AccountSid}/Messages.json with the form fields
-To, From and Body and HTTP basic auth (account SID and auth token) answers
+To, From and Body and HTTP basic auth (account SID and auth token) returns
 201 with a JSON message resource (`sid` "SM" + 32 hex digits, `status`
-"queued"). A To number that is not E.164 answers 400 with error code 21211,
+"queued"). A To number that is not E.164 gets 400 with error code 21211,
 as Twilio does. `fail_next(status, count)` injects 429 or 5xx answers.
 """
 

@@ -143,8 +143,8 @@ def test_scan_uses_owner_settings_from_account_events(engine, store, scanner):
         ],
     )
 
-    # The scan's own catch-up follows the whole log and may lag behind other sessions'
-    # open transactions; applying the user's stream makes the test independent of that.
+    # The scan's own catch-up follows the whole log, so it can lag behind other sessions'
+    # open transactions. Applying the user's stream makes the test independent of that.
     scanner.settings_follower.catch_up_stream(f"user-{owner}")
 
     scanner.scan(noon_utc(due - dt.timedelta(days=5)))

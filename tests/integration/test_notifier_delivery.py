@@ -1,8 +1,7 @@
 """The notifier against real PostgreSQL, a real SMTP server and a local Twilio API on loopback.
 
-The accounts and ledger RPCs are replaced by small in-process directories;
-one test uses the real ledger projection for a payment logged between the
-scan and the send.
+Small in-process classes stand in for the accounts and ledger RPCs. One test
+uses the real ledger projection for a payment logged between the scan and the send.
 """
 
 from __future__ import annotations
@@ -213,7 +212,7 @@ def emails_to(smtp: FakeSmtpServer, directory: Directory, owner: uuid.UUID) -> l
     return [item for item in smtp.received if address in item.recipients]
 
 
-def test_reminder_sent_at_local_morning_on_both_channels(engine, notifier, directory, clock, smtp, twilio):
+def test_reminder_sent_at_local_morning(engine, notifier, directory, clock, smtp, twilio):
     owner = directory.add(channels="both", time_zone=NEW_YORK)
     deliver(notifier, record_due_soon(engine, owner))  # planned at 00:00 in New York
 
@@ -235,7 +234,7 @@ def test_reminder_sent_at_local_morning_on_both_channels(engine, notifier, direc
     assert [event.data["channel"] for event in sent_events] == ["email", "sms"]
 
 
-def test_spring_forward_quiet_hours_send_once_at_0700z(engine, notifier, directory, clock, twilio):
+def test_spring_forward_sends_at_0700z(engine, notifier, directory, clock, twilio):
     owner = directory.add(channels="sms", time_zone=NEW_YORK, quiet_hours={"start": "22:00", "end": "02:30"})
     clock.now = utc("2025-03-09T03:30")  # 22:30 EST on March 8
     notifier_config = dataclasses.replace(CONFIG, earliest_local_time=dt.time(0, 0), latest_local_time=None)
@@ -251,7 +250,7 @@ def test_spring_forward_quiet_hours_send_once_at_0700z(engine, notifier, directo
     assert len(twilio.messages) == 1
 
 
-def test_fall_back_quiet_hours_send_once_at_first_0130(engine, notifier, directory, clock, twilio):
+def test_fall_back_sends_at_first_0130(engine, notifier, directory, clock, twilio):
     owner = directory.add(channels="sms", time_zone=NEW_YORK, quiet_hours={"start": "22:00", "end": "01:30"})
     clock.now = utc("2025-11-02T03:00")  # 23:00 EDT on November 1
     notifier.config = dataclasses.replace(CONFIG, earliest_local_time=dt.time(0, 0), latest_local_time=None)
@@ -359,7 +358,7 @@ def test_twilio_retries_are_bounded(engine, notifier, directory, clock, twilio):
     assert twilio.state.requests == CONFIG.max_attempts
 
 
-def test_twilio_invalid_number_fails_once_and_tells_by_email(engine, notifier, directory, clock, smtp, twilio):
+def test_twilio_21211_falls_back_to_email(engine, notifier, directory, clock, smtp, twilio):
     owner = directory.add(channels="sms", phone="555-0100")
     deliver(notifier, record_due_soon(engine, owner))
     clock.now = utc("2025-01-12T14:00")
@@ -377,7 +376,7 @@ def test_twilio_invalid_number_fails_once_and_tells_by_email(engine, notifier, d
     assert twilio.state.requests == 1
 
 
-def test_smtp_rejected_address_fails_once_and_tells_by_sms(engine, notifier, directory, clock, smtp, twilio):
+def test_smtp_550_falls_back_to_sms(engine, notifier, directory, clock, smtp, twilio):
     owner = directory.add(channels="email")
     smtp.reject(directory.contacts[str(owner)]["email"])
     deliver(notifier, record_due_soon(engine, owner))

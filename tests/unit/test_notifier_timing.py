@@ -86,7 +86,7 @@ def test_quiet_hours_ending_in_fall_back_repeat() -> None:
     assert plan_send_at(utc("2025-11-02T03:00"), NEW_YORK, dt.time(0, 0), quiet) == utc("2025-11-02T05:30")
 
 
-def test_second_occurrence_of_repeated_hour_is_not_quiet_again() -> None:
+def test_repeated_hour_quiet_end() -> None:
     quiet = QuietHours.parse("22:00", "01:30")
     assert quiet is not None
     # 06:00Z is 01:00 EST, the repeated hour after the change: still inside 22:00-01:30.
