@@ -144,6 +144,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(_args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from services.accounts.keys import ensure_secret, ensure_signing_key, key_id
+
+    # Generating is what this command is for, whatever GENERATE_MISSING_KEYS says.
+    settings = replace(load_settings(), generate_missing_keys=True)
+    signing_key = ensure_signing_key(settings)
+    ensure_secret(settings.email_lookup_key_file, "EMAIL_LOOKUP_KEY_FILE", settings)
+    ensure_secret(settings.data_key_wrapping_key_file, "DATA_KEY_WRAPPING_KEY_FILE", settings)
+    print(f"Key files are in place; the signing key's kid is {key_id(signing_key.public_key())}.")
+    print(f"Signing key: {settings.access_token_private_key_file}")
+    print(f"Public key:  {settings.access_token_public_key_files[0]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loansyncro",
@@ -163,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-migrate", action="store_true", help="skip migrations (another step ran them)")
     run.add_argument("--log-dir", default=None, help="write each process's log to DIR/NAME.log instead of the terminal")
     run.set_defaults(func=cmd_run)
+
+    commands.add_parser(
+        "keys",
+        help="create missing key files (signing key pair, email lookup secret, key-wrapping key) "
+        "at the paths set by KEY_DIR or the *_FILE variables; existing files are kept",
+    ).set_defaults(func=cmd_keys)
 
     relay = commands.add_parser("relay", help="publish committed events to RabbitMQ (one process)")
     relay.add_argument("relay_args", nargs=argparse.REMAINDER, help="options of the relay; see 'loansyncro relay --help'")

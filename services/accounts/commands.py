@@ -61,9 +61,7 @@ class Accounts:
     # --- helpers ------------------------------------------------------------------------
 
     def _existing_user(self, user_id: Any) -> domain.User:
-        uid = _uuid(user_id, "user_id")
-        with self.store.engine.connect() as conn:
-            return domain.check_user_exists(self.store.load_user(conn, uid))
+        return domain.check_user_exists(self.store.read_user(_uuid(user_id, "user_id")))
 
     def _decide(
         self,

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from loansyncro.errors import Conflict, Unauthorized
-from loansyncro.eventstore import EventStore, NewEvent
+from loansyncro.eventstore import EventStore, NewEvent, RecordedEvent
 from services.accounts import crypto, domain
 from services.accounts.tables import email_lookup, refresh_tokens, sessions, sign_in_failures, user_keys
 
@@ -31,6 +32,8 @@ ENCRYPTED_FIELDS = {
 }
 REFRESH_TOKEN_PREFIX = "rt1."
 INVALID_REFRESH_TOKEN = "Invalid or expired refresh token: sign in again."
+# Users whose decrypted state a process keeps for reads.
+USER_CACHE_SIZE = 10_000
 
 
 def stream_id(user_id: uuid.UUID) -> str:
@@ -61,6 +64,8 @@ class AccountStore:
         self.engine = engine
         self.events = EventStore(engine)
         self.secrets = secrets_
+        # Decrypted user states by id, least recently used first.
+        self._cache: OrderedDict[uuid.UUID, domain.User] = OrderedDict()
 
     # --- keys and users -------------------------------------------------------------
 
@@ -68,12 +73,7 @@ class AccountStore:
         wrapped = conn.execute(sa.select(user_keys.c.wrapped_key).where(user_keys.c.user_id == user_id)).scalar()
         return None if wrapped is None else crypto.unwrap_key(self.secrets.key_wrapping_key, user_id, wrapped)
 
-    def load_user(self, conn: Connection, user_id: uuid.UUID) -> domain.User:
-        """Replay the user's stream, decrypting personal fields; a user whose key is gone is deleted."""
-        recorded = self.events.read_stream(stream_id(user_id), conn=conn)
-        data_key = self._data_key(conn, user_id)
-        if data_key is None:
-            return domain.User(user_id, version=len(recorded), deleted=bool(recorded))
+    def _decrypted(self, data_key: bytes, user_id: uuid.UUID, recorded: list[RecordedEvent]) -> list[tuple[str, dict[str, Any]]]:
         decrypted = []
         for event in recorded:
             data = dict(event.data)
@@ -81,7 +81,48 @@ class AccountStore:
                 if stored_name in data:
                     data[clear_name] = crypto.decrypt_field(data_key, user_id, clear_name, data.pop(stored_name))
             decrypted.append((event.event_type, data))
-        return domain.replay(user_id, decrypted)
+        return decrypted
+
+    def load_user(self, conn: Connection, user_id: uuid.UUID) -> domain.User:
+        """Replay the user's stream, decrypting personal fields; a user whose key is gone is deleted."""
+        recorded = self.events.read_stream(stream_id(user_id), conn=conn)
+        data_key = self._data_key(conn, user_id)
+        if data_key is None:
+            return domain.User(user_id, version=len(recorded), deleted=bool(recorded))
+        return domain.replay(user_id, self._decrypted(data_key, user_id, recorded))
+
+    def read_user(self, user_id: uuid.UUID) -> domain.User:
+        """Return the user's committed state for reads, from a per-process cache kept current.
+
+        Each call reads only the events after the cached version: one query when
+        nothing changed. Deleting an account appends UserDeleted, so a cached
+        user is never served after the deletion commits. Write paths use
+        `load_user` inside their transaction instead, so uncommitted state is never cached.
+        """
+        # Autocommit: a read needs no BEGIN and ROLLBACK round trips.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            cached = self._cache.get(user_id)
+            if cached is None:
+                user = self.load_user(conn, user_id)
+            else:
+                recorded = self.events.read_stream(stream_id(user_id), from_version=cached.version + 1, conn=conn)
+                if not recorded:
+                    return cached
+                data_key = self._data_key(conn, user_id)
+                if data_key is None:
+                    user = domain.User(user_id, version=recorded[-1].version, deleted=True)
+                else:
+                    user = cached
+                    for event_type, data in self._decrypted(data_key, user_id, recorded):
+                        user = domain.apply(user, event_type, data)
+        if user.deleted or user.profile is None:
+            self._cache.pop(user_id, None)
+        else:
+            self._cache[user_id] = user
+            self._cache.move_to_end(user_id)
+            while len(self._cache) > USER_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return user
 
     def find_user_id(self, conn: Connection, email: str) -> uuid.UUID | None:
         email_hash = crypto.email_lookup_hash(self.secrets.email_lookup_key, email)

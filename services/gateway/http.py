@@ -18,11 +18,11 @@ How to add a route mixin (for example `services/gateway/loans_api.py`):
         def get_loan(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
             return Reply(200, LoanOutput().dump(ctx.call(self.loans_rpc.get_loan, ctx.user_id, str(loan_id))))
 
-`GatewayService` in `service.py` lists the mixin among its bases. `route` does
-the rest: it registers the nameko `@http` entrypoint, verifies the access token
-(routes are authenticated unless `auth=False`), loads the body and query with
-the marshmallow schemas (unknown fields rejected), replays or records the
-Idempotency-Key of a POST, maps any exception to a problem response through
+Add the mixin to `_MIXINS` in `service.py`. `route` does the rest. It
+registers the nameko `@http` entrypoint and verifies the access token (routes
+are authenticated unless `auth=False`). It loads the body and query with the
+marshmallow schemas, rejecting unknown fields, and replays or records the
+Idempotency-Key of a POST. It maps any exception to a problem response through
 `ERROR_STATUS`, adds the security headers, and lists the route in the OpenAPI
 document. `ctx.call` wraps the RPC in the configured timeout. Pass
 `ctx.command_id` to every state-changing RPC: it is the same for a retried
@@ -76,7 +76,7 @@ SECURITY_HEADERS: Final = {
 
 
 class ServiceUnavailable(Exception):
-    """A service the request needs did not answer: it is stopped, unknown or the broker is down."""
+    """A service the request needs is unreachable: it is stopped or unknown, or the broker is down."""
 
 
 class RequestTooLarge(Exception):
@@ -117,8 +117,8 @@ ERROR_STATUS: Final[tuple[tuple[type[BaseException], ErrorMapping], ...]] = (
     (RateLimited, ErrorMapping(429, "rate-limited", "Too many requests")),
     (RequestTooLarge, ErrorMapping(413, "request-too-large", "Request body too large")),
     (UnsupportedMediaType, ErrorMapping(415, "unsupported-media-type", "Unsupported media type")),
-    (eventlet.Timeout, ErrorMapping(504, "service-timeout", "A service did not answer in time")),
-    (RpcTimeout, ErrorMapping(504, "service-timeout", "A service did not answer in time")),
+    (eventlet.Timeout, ErrorMapping(504, "service-timeout", "A service did not respond in time")),
+    (RpcTimeout, ErrorMapping(504, "service-timeout", "A service did not respond in time")),
     (ServiceUnavailable, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
     (UnknownService, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
     (MethodNotFound, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
@@ -196,7 +196,7 @@ def _printable(value: Any) -> Any:
 
 
 def error_reply(error: BaseException, correlation_id: str | None) -> Reply:
-    """Map an exception to its problem reply; unexpected ones are logged and answered 503."""
+    """Map an exception to its problem reply; unexpected ones are logged and get a generic 503."""
     for error_class, mapping in ERROR_STATUS:
         if isinstance(error, error_class):
             break
@@ -229,7 +229,7 @@ def error_reply(error: BaseException, correlation_id: str | None) -> Reply:
         return problem(mapping.status, mapping.slug, mapping.title, detail)
     if mapping.status == 504:
         log.warning("rpc timed out", extra={"correlation_id": correlation_id})
-        detail = "A service did not answer in time; the request may still be applied. Retry with the same Idempotency-Key."
+        detail = "A service did not respond in time; the request may still be applied. Retry with the same Idempotency-Key."
         return problem(mapping.status, mapping.slug, mapping.title, detail, request_id=correlation_id)
     if mapping.status == 503:
         log.warning("service unavailable", extra={"correlation_id": correlation_id, "error": repr(error)})
@@ -317,7 +317,7 @@ def load_query(request: Request, schema: marshmallow.Schema) -> Any:
 
 @dataclass(frozen=True)
 class RouteSpec:
-    """What the OpenAPI document needs to know about a route."""
+    """Route metadata for the OpenAPI document."""
 
     method: str
     path: str
@@ -416,7 +416,10 @@ def request_hash(request: Request, raw_body: Any) -> str:
 
 
 def handle(service: Any, spec: RouteSpec, handler: Callable[..., Reply], request: Request, path_values: dict[str, Any]) -> Response:
-    """Run one request through auth, loading, idempotency and the handler; never raise."""
+    """Run one request through auth, loading, idempotency and the handler.
+
+    Every exception except interpreter exits becomes a problem response, so nameko never returns its own 500.
+    """
     correlation_id = correlation_id_of(request)
     token = logs.correlation_id.set(correlation_id)
     settings = service.gateway_settings()
@@ -483,7 +486,7 @@ def decorate_response(response: Response, settings: Settings, request: Request, 
 
 
 def cors_preflight(settings: Settings, request: Request) -> Response:
-    """Answer an OPTIONS preflight: allowed origins get the methods and headers, others nothing."""
+    """Respond to an OPTIONS preflight: allowed origins get the methods and headers, others nothing."""
     response = Response("", status=204)
     origin = request.headers.get("Origin")
     if origin and origin.rstrip("/") in settings.cors_allowed_origins:

@@ -3,8 +3,11 @@
 The same key and request return the stored status and body; the same key with
 a different request is rejected with 422 before anything runs. A request whose
 result is a 5xx or 429 leaves no record, so the client can retry it with the
-same key; the RPC carries a command id derived from the key, so a late
+same key. The RPC carries a command id derived from the key, so a late
 duplicate reaching a service is still applied once there.
+
+TODO: delete rows older than KEY_LIFETIME with a periodic job; today they
+are only overwritten when their key is reused.
 """
 
 from __future__ import annotations

@@ -70,3 +70,14 @@ def test_hashing_leaves_eventlet_hub_running():
     assert float(duration) > 0.1, "the hash was too quick to show anything"
     assert int(ticks) >= 5
     assert float(largest_gap) < float(duration) / 2
+
+
+def test_weak_argon2_settings_rejected():
+    import pytest
+
+    from loansyncro.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="ARGON2_MEMORY_KIB"):
+        load_settings({"ARGON2_MEMORY_KIB": "1024"})
+    with pytest.raises(ConfigError, match="ARGON2_TIME_COST"):
+        load_settings({"ARGON2_TIME_COST": "1"})

@@ -147,3 +147,15 @@ def test_openapi_document_valid():
     validate(document)
     assert "/api/v1/sessions" in document["paths"]
     assert document["paths"]["/api/v1/me/profile"]["get"]["security"] == [{"bearer": []}]
+
+
+def test_cors_origins_validated():
+    from loansyncro.config import ConfigError, load_settings
+
+    assert load_settings({}).cors_allowed_origins == ()
+    assert load_settings({"CORS_ALLOWED_ORIGINS": "https://app.example.com/, http://127.0.0.1:5173"}).cors_allowed_origins == (
+        "https://app.example.com",
+        "http://127.0.0.1:5173",
+    )
+    with pytest.raises(ConfigError, match="CORS_ALLOWED_ORIGINS"):
+        load_settings({"CORS_ALLOWED_ORIGINS": "app.example.com"})

@@ -1,0 +1,254 @@
+"""HTTP gateway: sign-in and an authenticated profile read against a bare nameko endpoint.
+
+Starts every service as its own process on a throwaway database and vhost,
+plus `BareService` below (a nameko `@http` endpoint returning a constant) on
+another loopback port, in the same run. A thread pool sends a bounded number
+of requests to each (stopping early at the time limit) and reports
+requests/s, p50 and p99 latency, and each rate as a ratio of the bare
+endpoint's. Writes the result under the "HTTP" heading of docs/benchmarks.md.
+
+    python -m bench.http --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from nameko.web.handlers import http
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_PAGE = ROOT / "docs" / "benchmarks.md"
+PASSWORD = "violet tractor sings at dawn"
+
+
+class BareService:
+    """The baseline: nameko's HTTP entrypoint with no auth, no RPC and no database."""
+
+    name = "bench_bare"
+
+    @http("GET", "/bare")
+    def bare(self, request: Any) -> tuple[int, dict[str, str], str]:
+        return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def load(name: str, send: Callable[[requests.Session], requests.Response], count: int, concurrency: int, time_limit: float) -> Result:
+    """Send up to `count` requests from `concurrency` threads, stopping at `time_limit` seconds."""
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + time_limit
+
+    def worker() -> None:
+        with requests.Session() as session:
+            send_until_done(session)
+
+    def send_until_done(session: requests.Session) -> None:
+        nonlocal errors, issued
+        while True:
+            with lock:
+                if issued >= count or time.monotonic() > deadline:
+                    return
+                issued += 1
+            started = time.perf_counter()
+            response = send(session)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if response.status_code >= 400:
+                    errors += 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for future in [pool.submit(worker) for _ in range(concurrency)]:
+            future.result()
+    return Result(name, len(latencies), errors, time.perf_counter() - started, latencies)
+
+
+def run(count: int, sign_in_count: int, concurrency: int, time_limit: float) -> list[Result]:
+    from bench.common import throwaway_environment
+    from loansyncro.devserver import NAMEKO_CONFIG, ServiceGroup
+
+    with throwaway_environment("loansyncro_bench_http") as settings, tempfile.TemporaryDirectory() as log_dir:
+        gateway_port, bare_port = free_port(), free_port()
+        env = {
+            "DATABASE_URL": settings.database_url,
+            "AMQP_URI": settings.amqp_uri,
+            "GATEWAY_HOST": "127.0.0.1",
+            "GATEWAY_PORT": str(gateway_port),
+            "LOG_LEVEL": "WARNING",
+            # Many sign-ins from one address are the point here, not an attack.
+            "SIGN_IN_MAX_FAILURES_PER_ADDRESS": "1000000",
+        }
+        os.environ.update(env)
+        from loansyncro.config import load_settings
+
+        group = ServiceGroup(load_settings(), env=env, log_dir=Path(log_dir), services=["accounts", "gateway"])
+        bare_env = {**os.environ, **env, "GATEWAY_PORT": str(bare_port), "SERVICE_NAME": "bench_bare"}
+        bare = None
+        try:
+            group.start()
+            bare = subprocess_nameko(bare_env, NAMEKO_CONFIG, Path(log_dir) / "bare.log")
+            group.wait_until_ready(timeout=90)
+            wait_listening(bare_port)
+
+            base = f"http://127.0.0.1:{gateway_port}/api/v1"
+            email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+            requests.post(f"{base}/accounts", json={"email": email, "password": PASSWORD}, timeout=30).raise_for_status()
+            token = requests.post(f"{base}/sessions", json={"email": email, "password": PASSWORD}, timeout=30).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            bare_url = f"http://127.0.0.1:{bare_port}/bare"
+
+            # Warm up connections, pools and caches before measuring.
+            load("warm-up", lambda s: s.get(bare_url, timeout=30), 50, concurrency, time_limit)
+            load("warm-up", lambda s: s.get(f"{base}/me/profile", headers=auth, timeout=30), 50, concurrency, time_limit)
+            return [
+                load("bare nameko endpoint", lambda s: s.get(bare_url, timeout=30), count, concurrency, time_limit),
+                load("authenticated profile read", lambda s: s.get(f"{base}/me/profile", headers=auth, timeout=30), count, concurrency, time_limit),
+                load(
+                    "sign-in (argon2id)",
+                    lambda s: s.post(f"{base}/sessions", json={"email": email, "password": PASSWORD}, timeout=60),
+                    sign_in_count,
+                    concurrency,
+                    time_limit,
+                ),
+            ]
+        finally:
+            group.stop()
+            if bare is not None:
+                stop_process(bare)
+
+
+def stop_process(process: Any, timeout: float = 15.0) -> None:
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def subprocess_nameko(env: dict[str, str], config: Path, log_path: Path) -> Any:
+    import subprocess
+
+    with open(log_path, "ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "nameko", "run", "--config", str(config), "bench.http:BareService"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+
+
+def report(results: list[Result], concurrency: int) -> str:
+    from bench.common import markdown_table
+
+    bare_rate = results[0].rate
+    rows = [
+        [
+            result.name,
+            str(result.requests),
+            str(result.errors),
+            f"{result.rate:.0f}",
+            f"{result.percentile(0.5) * 1000:.1f}",
+            f"{result.percentile(0.99) * 1000:.1f}",
+            f"{result.rate / bare_rate:.0%}" if bare_rate else "n/a",
+        ]
+        for result in results
+    ]
+    table = markdown_table(["scenario", "requests", "errors", "requests/s", "p50 ms", "p99 ms", "rate vs bare"], rows)
+    cpu = os.cpu_count()
+    return (
+        "## HTTP\n\n"
+        f"`python -m bench.http` on {cpu} CPU cores shared by the services, PostgreSQL, RabbitMQ and the\n"
+        f"load generator itself ({concurrency} client threads, keep-alive connections, loopback only).\n"
+        "The bare endpoint is a nameko `@http` entrypoint returning a constant, started in the same run.\n"
+        "The profile read verifies the EdDSA token, checks the session (cached for\n"
+        "SESSION_CHECK_CACHE_SECONDS, 5 s by default) and makes one RPC to accounts, which replays\n"
+        "the user's event stream and decrypts it. Sign-in is bound by argon2id (19 MiB, 2 passes) by design.\n\n"
+        f"{table}\n\n"
+        f"Measured {time.strftime('%Y-%m-%d')}; numbers vary with the machine's other load.\n"
+    )
+
+
+def write_section(section: str, page: Path = BENCHMARKS_PAGE) -> None:
+    """Replace the "## HTTP" section of the page, or append it; other sections stay as they are."""
+    text = page.read_text() if page.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## HTTP\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(section + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    page.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per read scenario (default 2000)")
+    parser.add_argument("--sign-ins", type=int, default=200, help="sign-in requests (default 200; each costs one argon2id hash)")
+    parser.add_argument("--concurrency", type=int, default=10, help="client threads (default 10)")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds after which a scenario stops early (default 60)")
+    parser.add_argument("--no-write", action="store_true", help="print the result only; leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+
+    results = run(args.requests, args.sign_ins, args.concurrency, args.time_limit)
+    section = report(results, args.concurrency)
+    print(section)
+    if not args.no_write:
+        write_section(section)
+        print(f"written to {BENCHMARKS_PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
