@@ -146,6 +146,7 @@ REPAYMENT_COLUMNS: Final = (
     _amount("prepayment"),
     _amount("balance_after"),
     Column("reversed", "reversed", boolean_cell),
+    _text("extra_mode"),
 )
 
 

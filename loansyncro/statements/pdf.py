@@ -47,6 +47,8 @@ STYLES: Final = {
     "cell": ParagraphStyle("cell", fontName=REGULAR, fontSize=8, leading=10),
 }
 
+# 8-point text with reportlab's 1.2 leading plus 2 points of padding above and below.
+SINGLE_LINE_ROW_HEIGHT: Final = 8 * 1.2 + 4
 TOTALS_CURRENCIES_PER_TABLE: Final = 4
 TOTAL_LABELS: Final = (
     ("borrowed", "Borrowed"),
@@ -329,14 +331,14 @@ class _Writer:
                 ]
             )
         widths = _share(self.width, [0.07, 0.15, 0.15, 0.15, 0.15, 0.16, 0.17])
-        table = _table(rows, widths, numeric_from=2, numeric_to=4, extra=[("ALIGN", (6, 1), (6, -1), "RIGHT")])
+        table = _table(rows, widths, numeric_from=2, numeric_to=4, extra=[("ALIGN", (6, 1), (6, -1), "RIGHT")], single_line=True)
         table.setStyle(TableStyle([("TEXTCOLOR", (0, row), (-1, row), OVERDUE_COLOR) for row in overdue_rows]))
         return table
 
     def repayments_table(self, loan: Mapping[str, Any]) -> LongTable:
         currency = loan["currency"]
         # The principal includes the prepayment, so principal plus interest is the amount.
-        header = ["Date", "Amount", "Method", "Principal", "Interest", "Of which prepaid", "Balance after"]
+        header = ["Date", "Amount", "Method", "Principal", "Interest", "Prepaid", "Balance after"]
         rows: list[list[str]] = [header]
         reversed_rows = []
         for item in loan["repayments"]:
@@ -355,8 +357,8 @@ class _Writer:
                     self.money(item["balance_after"], currency),
                 ]
             )
-        widths = _share(self.width, [0.14, 0.15, 0.17, 0.14, 0.13, 0.13, 0.14])
-        table = _table(rows, widths, numeric_from=3, extra=[("ALIGN", (1, 1), (1, -1), "RIGHT")])
+        widths = _share(self.width, [0.13, 0.15, 0.18, 0.14, 0.13, 0.12, 0.15])
+        table = _table(rows, widths, numeric_from=3, extra=[("ALIGN", (1, 1), (1, -1), "RIGHT")], single_line=True)
         if reversed_rows:
             table.setStyle(TableStyle([("TEXTCOLOR", (0, row), (-1, row), colors.grey) for row in reversed_rows]))
         return table
@@ -367,10 +369,21 @@ def _share(width: float, fractions: Sequence[float]) -> list[float]:
 
 
 def _table(
-    rows: list[list[Any]], widths: list[float], numeric_from: int, numeric_to: int = -1, extra: Sequence[tuple[Any, ...]] = ()
+    rows: list[list[Any]],
+    widths: list[float],
+    numeric_from: int,
+    numeric_to: int = -1,
+    extra: Sequence[tuple[Any, ...]] = (),
+    single_line: bool = False,
 ) -> LongTable:
-    """Build a table whose header row repeats on every page and whose amount columns align right."""
-    table = LongTable(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    """Build a table whose header row repeats on every page and whose amount columns align right.
+
+    `single_line` fixes every row's height, for tables of plain one-line strings.
+    reportlab then measures no cell, and splitting the table across pages costs
+    time proportional to the rows left instead of measuring them again.
+    """
+    row_heights = [SINGLE_LINE_ROW_HEIGHT] * len(rows) if single_line else None
+    table = LongTable(rows, colWidths=widths, rowHeights=row_heights, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [

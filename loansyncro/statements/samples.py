@@ -51,6 +51,7 @@ def sample_loan(
                 "principal": str(principal_part),
                 "prepayment": "0.00",
                 "balance_after": str(balance),
+                "extra_mode": "shorten_term",
             }
         )
 
@@ -102,7 +103,7 @@ def sample_loan(
         "closed_on": None,
         "computation_error": None,
         "terms": {
-            "day_count": "act_365",
+            "day_count": "actual/365",
             "method": "annuity",
             "frequency": "monthly",
             "first_payment_date": None,

@@ -122,7 +122,8 @@ def _repayments_by_loan(
     grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
     ordered = query.order_by(repayments.c.loan_id, repayments.c.paid_on, repayments.c.repayment_id)
     for item in conn.execute(ordered):
-        grouped.setdefault(item.loan_id, []).append(repayment_json(item))
+        # extra_mode is needed to log the repayment again on re-import.
+        grouped.setdefault(item.loan_id, []).append({**repayment_json(item), "extra_mode": item.extra_mode})
     return grouped
 
 

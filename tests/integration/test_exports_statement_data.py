@@ -130,6 +130,7 @@ def test_statement_lists_schedule_and_repayments(reader, household):
     assert len(car["installments"]) == 60
     assert car["terms"]["installments"] == 60
     assert car["lender"] == "José Muñoz Crédito"
+    assert {item["extra_mode"] for item in car["repayments"]} == {"shorten_term"}
     last = car["repayments"][-1]
     assert Decimal(last["principal"]) + Decimal(last["interest"]) == Decimal("300.00")
     assert Decimal(last["prepayment"]) > 0
