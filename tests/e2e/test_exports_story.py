@@ -151,7 +151,7 @@ def test_pdf_shows_dashboard_totals(borrower):
 
     usd = next(total for total in dashboard["totals"] if total["currency"] == "USD")
     euro = next(total for total in dashboard["totals"] if total["currency"] == "EUR")
-    # The borrower's locale is en_US, so amounts read "$29,000.00" and "€6,780.00".
+    # The borrower's locale is en_US, so amounts read like "$1,234.50" and "€1,234.50".
     assert f"${Decimal(usd['outstanding_principal']):,.2f}" in text
     assert f"${Decimal(usd['interest_paid']):,.2f}" in text
     assert f"€{Decimal(euro['outstanding_principal']):,.2f}" in text
