@@ -1,9 +1,9 @@
 """HTTP routes of loans and repayments: /api/v1/loans/...
 
-The gateway checks the shape of bodies and query strings (unknown fields,
-such as owner_id, status or balance, are rejected with a 422 naming them);
-the loans and repayments services check the values. Amounts travel as
-strings in both directions.
+The gateway checks the shape of bodies and query strings. It rejects unknown
+fields, such as owner_id, status or balance, with a 422 naming them. The
+loans and repayments services check the values. Amounts travel as strings
+in both directions.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """nameko entrypoints of the ledger: event consumer, catch-up timer and read RPCs.
 
 Read RPCs take the user id first and the user's IANA time zone, which the
-gateway passes (UTC when it has none); "today" for arrears and due dates is
-the date in that zone, and the ledger keeps the zone per loan for the
-figures it recomputes when events arrive.
+gateway passes (UTC when it has none). "Today" for arrears and due dates is
+the date in that zone. The ledger keeps the zone per loan for the figures it
+recomputes when events arrive.
 """
 
 from __future__ import annotations

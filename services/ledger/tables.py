@@ -1,8 +1,8 @@
 """The ledger's projections (schema "ledger"): loans, installments, repayments, user totals.
 
-Amounts are NUMERIC in the loan's currency; every row that holds an amount
-also holds (or belongs to a loan that holds) its currency, and totals are
-kept per currency.
+Amounts are NUMERIC in the loan's currency. Every row with an amount has a
+currency column or belongs to a loan row that has one, and totals are kept
+per currency.
 """
 
 from __future__ import annotations
