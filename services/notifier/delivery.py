@@ -12,8 +12,8 @@
    transaction.
 
 Delivery is at least once. A notifier that dies after the provider accepted a
-message but before the outcome was recorded leaves the row "sending"; after
-the lease it is sent again and the log notes the interrupted attempt. Neither
+message but before the outcome was recorded leaves the row "sending". After
+the lease it is sent again, and the log notes the interrupted attempt. Neither
 SMTP nor Twilio's Messages API accepts an idempotency key, so a lost
 reminder is the only alternative, and a duplicate reminder is the cheaper
 mistake. Emails carry a Message-ID derived from the notification id, so a
@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from loansyncro.config import Settings
 from loansyncro.consumer import Follower
 from loansyncro.errors import NotFound, ValidationFailed
-from loansyncro.eventstore import ANY_VERSION, EventStore, NewEvent, RecordedEvent
+from loansyncro.eventstore import ANY_VERSION, ConcurrencyError, EventStore, NewEvent, RecordedEvent
 from loansyncro.money import format_amount
 from services.notifier import domain, tables
 from services.notifier.channels import DeliveryFailed, Sender
@@ -52,6 +52,8 @@ OCCASION_KINDS: Final = {"InstallmentDueSoon": "due_soon", "InstallmentOverdue":
 TEST_NAMESPACE: Final = uuid.UUID("a4e1f0c2-7b3d-5e69-8f10-2c3d4e5f6a7b")
 MAX_PAGE_SIZE: Final = 100
 INTERRUPTED: Final = "interrupted"
+# Appends of ReminderSent tried per send; each retry follows another sender's append to the same stream.
+SENT_EVENT_ATTEMPTS: Final = 5
 
 
 class Directory(Protocol):
@@ -417,10 +419,27 @@ class Notifier:
                     },
                     event_id=uuid.uuid5(row.notification_id, "sent"),
                 )
-                self.store.append("notifications", f"notifications-{row.owner_id}", ANY_VERSION, [event], conn=conn)
+                self._append_sent_event(conn, row, event)
         log.info(
             "notification sent",
             extra={"notification_id": str(row.notification_id), "channel": row.channel, "provider_id": provider_id, "attempt": row.attempts},
+        )
+
+    def _append_sent_event(self, conn: Connection, row: Any, event: NewEvent) -> None:
+        """Append ReminderSent to the user's stream, retrying when another sender appended first.
+
+        The append runs in a savepoint, so a lost race leaves the "sent" update in place.
+        """
+        stream_id = f"notifications-{row.owner_id}"
+        for attempt in range(1, SENT_EVENT_ATTEMPTS + 1):
+            try:
+                self.store.append("notifications", stream_id, ANY_VERSION, [event], conn=conn)
+                return
+            except ConcurrencyError:
+                log.debug("notifications stream moved on; appending again", extra={"stream_id": stream_id, "attempt": attempt})
+        log.error(
+            "ReminderSent not recorded after concurrent appends; the delivery log still shows the send",
+            extra={"notification_id": str(row.notification_id), "stream_id": stream_id, "attempts": SENT_EVENT_ATTEMPTS},
         )
 
     def _record_failure(self, row: Any, failure: DeliveryFailed, contact: Mapping[str, Any] | None) -> None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
@@ -39,6 +40,32 @@ class Senders(DependencyProvider):
         return self.senders
 
 
+class TimedRpc:
+    """Accounts and ledger RPCs with the configured timeout, so a silent service cannot stall the timer.
+
+    eventlet.Timeout derives from BaseException, so it is turned into TimeoutError,
+    which the notifier treats as a transient failure.
+    """
+
+    def __init__(self, accounts: Any, ledger: Any, timeout_seconds: float) -> None:
+        self.accounts = accounts
+        self.ledger = ledger
+        self.timeout_seconds = timeout_seconds
+
+    def _call(self, method: Any, *args: Any) -> Any:
+        try:
+            with eventlet.Timeout(self.timeout_seconds):
+                return method(*args)
+        except eventlet.Timeout:
+            raise TimeoutError(f"no reply within {self.timeout_seconds} s (RPC_TIMEOUT)") from None
+
+    def get_contact(self, user_id: str) -> dict[str, Any]:
+        return self._call(self.accounts.get_contact, user_id)  # type: ignore[no-any-return]
+
+    def is_installment_outstanding(self, loan_id: str, installment_number: int, due_date: str) -> bool:
+        return bool(self._call(self.ledger.is_installment_outstanding, loan_id, installment_number, due_date))
+
+
 class NotifierService:
     name = "notifier"
 
@@ -48,8 +75,9 @@ class NotifierService:
     ledger = RpcProxy("ledger")
 
     def _notifier(self) -> Notifier:
-        config = NotifierConfig.from_settings(self.db.settings)
-        return Notifier(self.db.engine, self.senders, self.accounts, self.ledger, config)
+        settings = self.db.settings
+        rpc = TimedRpc(self.accounts, self.ledger, settings.rpc_timeout)
+        return Notifier(self.db.engine, self.senders, rpc, rpc, NotifierConfig.from_settings(settings))
 
     @event_consumer("notifier")
     def handle_event(self, body: Mapping[str, Any]) -> None:

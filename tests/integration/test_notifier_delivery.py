@@ -444,6 +444,7 @@ def test_sms_caps_hold_under_concurrent_senders(engine, provider_settings, direc
     statuses = sorted(row.status for row in log_of(engine, owner))
     assert statuses == ["sent", "sent", "skipped", "skipped", "skipped", "skipped"]
     assert len(twilio.messages) == 2
+    assert len(EventStore(engine).read_stream(f"notifications-{owner}")) == 2
 
 
 def test_overdue_repeats_stop_once_paid(engine, notifier, directory, ledger, clock, smtp):
