@@ -3,8 +3,8 @@
 The student and family loans are paid exactly on schedule (or in exact
 halves), so their figures follow from plain Decimal arithmetic and
 numpy-financial. The mortgage (one late payment) and the car loan (one
-extra payment) are checked against `loansyncro.schedule.loan_state` run in
-this test on the amounts and dates that were logged, which checks the whole
+extra payment) are checked against `loansyncro.schedule.loan_state`, run in
+this test on the amounts and dates that were logged. That checks the whole
 pipeline of events, projections and HTTP, but not the loan maths itself.
 """
 

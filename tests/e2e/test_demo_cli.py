@@ -26,12 +26,13 @@ def test_demo_prints_progress_and_dashboard(base_url):
     assert "Dashboard as of" in output
     for name in ("Home mortgage", "Car loan", "Student loan", "Loan from family"):
         assert name in output
-    assert "USD" in output and "EUR" in output
+    assert "USD" in output
+    assert "EUR" in output
     assert "354000.00" in output  # USD borrowed: mortgage, car and family loan
 
 
 def test_demo_reports_unreachable_url():
-    # A port this test holds without listening refuses connections.
+    # A socket bound by this test but not listening refuses connections.
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{held.getsockname()[1]}"

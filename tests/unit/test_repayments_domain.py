@@ -47,7 +47,7 @@ def test_amount_above_payoff_gives_payoff():
     assert str(decide({"amount": "321733.33", "paid_on": "2024-02-15"})["amount"]) == "321733.33"
 
 
-def test_backdated_payment_that_breaks_a_later_payoff_names_paid_on():
+def test_backdated_payment_before_payoff_rejected():
     payoff = decide({"amount": "321733.33", "paid_on": "2024-02-15"})
     log = fold_repayments([logged_event(1, payoff)])
     with pytest.raises(ValidationFailed) as caught:
