@@ -141,6 +141,13 @@ class _Writer:
     def date(self, value: str | None) -> str:
         return date_text(value, self.locale)
 
+    @staticmethod
+    def rate_text(current: str, initial: str | None) -> str:
+        """Show the current rate, and the rate at creation when a term change replaced it."""
+        if initial is None or Decimal(initial) == Decimal(current):
+            return f"{current} %"
+        return f"{current} % (was {Decimal(initial).normalize():f} % at creation)"
+
     # Cover -------------------------------------------------------------------
 
     def cover(self, statement: Mapping[str, Any], options: StatementOptions, as_of: str) -> list[Flowable]:
@@ -263,7 +270,7 @@ class _Writer:
             ("Type", loan["loan_type"]),
             ("Status", STATUS_LABELS.get(loan["status"] or "", loan["status"] or "not computed")),
             ("Principal", self.money(loan["principal"], currency)),
-            ("Annual rate", f"{loan['annual_rate']} %"),
+            ("Annual rate", self.rate_text(loan["annual_rate"], terms.get("annual_rate"))),
             ("Start date", self.date(loan["start_date"])),
             ("Installments", str(terms.get("installments") or "")),
             ("End date", self.date(terms.get("end_date"))),

@@ -103,6 +103,8 @@ def sample_loan(
         "closed_on": None,
         "computation_error": None,
         "terms": {
+            "principal": str(principal),
+            "annual_rate": str(annual_rate),
             "day_count": "actual/365",
             "method": "annuity",
             "frequency": "monthly",

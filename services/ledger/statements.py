@@ -32,7 +32,11 @@ from services.ledger.queries import (
 FORMAT_VERSION: Final = 1
 
 # LoanCreated fields that are terms, exported so that a loan can be created again from them.
+# The loan's own `annual_rate` is the current one, after any term change, so the
+# rate it was created with is kept here.
 TERM_FIELDS: Final = (
+    "principal",
+    "annual_rate",
     "day_count",
     "method",
     "frequency",

@@ -39,6 +39,8 @@ def test_json_contains_terms_for_reimport(document):
     for field in ("name", "loan_type", "lender", "currency", "principal", "annual_rate", "start_date"):
         assert loan[field] is not None
     assert loan["terms"]["installments"] == 24
+    assert loan["terms"]["principal"] == "250000.00"
+    assert loan["terms"]["annual_rate"] == "4.5"
     assert loan["terms"]["method"] == "annuity"
     assert loan["term_changes"] == []
 

@@ -143,6 +143,15 @@ def test_unknown_locale_falls_back_to_english():
     assert "€250,000.00" in text
 
 
+def test_pdf_shows_rate_at_creation_after_change():
+    loan = sample_loan(2)
+    loan["annual_rate"] = "3.9"
+    loan["term_changes"] = [{"effective_date": "2000-02-01", "annual_rate": "3.9", "remaining_installments": None, "end_date": None}]
+    text = all_text(read_pdf(render_statement_pdf(sample_statement([loan]), StatementOptions("en_US", GENERATED_AT))))
+    assert "3.9 % (was 4.5 % at creation)" in text
+    assert "Change from Feb 1, 2000" in text
+
+
 def test_long_history_repeats_table_header():
     statement = sample_statement([sample_loan(400)])
     reader = read_pdf(render_statement_pdf(statement, StatementOptions("en_GB", GENERATED_AT)))
