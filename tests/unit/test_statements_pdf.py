@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import shutil
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -159,6 +161,24 @@ def test_long_history_repeats_table_header():
     assert len(history_pages) >= 5
     for text in history_pages:
         assert "Balance after" in text
+
+
+def test_ten_thousand_repayments_render_in_bounded_memory():
+    """Render 10,000 repayments in a fresh process, so its peak memory belongs to this render alone."""
+    root = Path(__file__).resolve().parents[2]
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.export", "--child", "10000"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    growth_mib = (result["rss_peak_kib"] - result["rss_before_kib"]) / 1024
+    assert result["pdf_pages"] > 200
+    # About 41 MiB were measured (docs/benchmarks.md); the bound leaves room for other platforms.
+    assert growth_mib < 256, f"rendering 10,000 repayments grew the process by {growth_mib:.0f} MiB"
 
 
 def test_empty_statement_says_no_loans():
