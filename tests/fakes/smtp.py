@@ -10,12 +10,14 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -65,18 +67,50 @@ class _Handler:
 
 
 class FakeSmtpServer:
-    def __init__(self, port: int | None = None) -> None:
+    """The server; with `tls_context` it offers STARTTLS (or speaks TLS from the start with `implicit_tls`).
+
+    With `credentials` (user name, password) it requires AUTH, and only after TLS.
+    """
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.handler = _Handler()
+        self.tls_context = tls_context
+        self.implicit_tls = implicit_tls
+        self.credentials = credentials
+        self.authenticated: list[str] = []
         self._controller: Controller | None = None
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        login = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else ""
+        password = auth_data.password.decode() if isinstance(auth_data, LoginPassword) else ""
+        if self.credentials is not None and (login, password) == self.credentials:
+            self.authenticated.append(login)
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
 
     @property
     def received(self) -> list[ReceivedEmail]:
         return self.handler.received
 
     def start(self) -> FakeSmtpServer:
-        self._controller = Controller(self.handler, hostname=self.host, port=self.port)
+        options: dict[str, Any] = {}
+        if self.credentials is not None:
+            # aiosmtpd counts only STARTTLS as TLS for AUTH, so implicit TLS has to allow AUTH outright.
+            options.update(authenticator=self._authenticate, auth_require_tls=not self.implicit_tls)
+        if self.tls_context is not None and self.implicit_tls:
+            options["ssl_context"] = self.tls_context
+        elif self.tls_context is not None:
+            options.update(tls_context=self.tls_context, require_starttls=True)
+        self._controller = Controller(self.handler, hostname=self.host, port=self.port, **options)
         self._controller.start()
         return self
 
