@@ -3,9 +3,9 @@
 - UTF-8 with a byte order mark, because Excel reads a CSV without one in the
   system's legacy code page and garbles "€" and "José Muñoz".
 - One header row, CRLF line ends and minimal quoting (RFC 4180).
-- Dates in ISO 8601 (YYYY-MM-DD); amounts as plain decimals with a point
-  ("-1234.50"), never grouped or with a currency sign, and the currency code
-  in its own column.
+- Dates in ISO 8601 (YYYY-MM-DD).
+- Amounts as plain decimals with a point ("-1234.50"), never grouped or with
+  a currency sign. The currency code is in its own column.
 - Formula injection (CWE-1236): a spreadsheet runs a cell that starts with
   =, +, -, @, tab or carriage return as a formula. Text columns that start
   with one of these get a leading apostrophe, which spreadsheets show as
