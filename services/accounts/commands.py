@@ -60,6 +60,16 @@ class Accounts:
 
     # --- helpers ------------------------------------------------------------------------
 
+    def check_caller_session(self, user_id: Any, session_id: Any) -> None:
+        """Refuse a write unless `session_id` is an active session of `user_id`.
+
+        The gateway passes the session from the verified token, so a caller
+        that names another user's id without holding that user's session is refused.
+        """
+        if not self.store.session_is_active(_uuid(user_id, "user_id"), _uuid(session_id, "session_id")):
+            log.warning("write refused: session does not belong to the user", extra={"user_id": str(user_id)})
+            raise Unauthorized("Session ended or belongs to another user: sign in again.")
+
     def _existing_user(self, user_id: Any) -> domain.User:
         return domain.check_user_exists(self.store.read_user(_uuid(user_id, "user_id")))
 
@@ -166,7 +176,9 @@ class Accounts:
     def get_profile(self, user_id: Any) -> dict[str, Any]:
         return profile_view(self._existing_user(user_id))
 
-    def update_profile(self, user_id: Any, changes: Mapping[str, Any], command_id: str) -> dict[str, Any]:
+    def update_profile(self, user_id: Any, session_id: Any, changes: Mapping[str, Any], command_id: str) -> dict[str, Any]:
+        self.check_caller_session(user_id, session_id)
+
         def decide(user: domain.User, conn: Any) -> dict[str, Any] | None:
             assert user.profile is not None
             new = domain.build_profile(user.profile, changes)
@@ -182,7 +194,11 @@ class Accounts:
     def get_reminder_preferences(self, user_id: Any) -> dict[str, Any]:
         return self._existing_user(user_id).preferences.as_dict()
 
-    def change_reminder_preferences(self, user_id: Any, changes: Mapping[str, Any], command_id: str) -> dict[str, Any]:
+    def change_reminder_preferences(
+        self, user_id: Any, session_id: Any, changes: Mapping[str, Any], command_id: str
+    ) -> dict[str, Any]:
+        self.check_caller_session(user_id, session_id)
+
         def decide(user: domain.User, _conn: Any) -> dict[str, Any] | None:
             assert user.profile is not None
             new = domain.validate_preferences(user.preferences, changes, user.profile)
@@ -209,6 +225,7 @@ class Accounts:
         user = self._existing_user(user_id)
         if self.store.events.get_event(event_id(user.user_id, command_id, "PasswordChanged")) is not None:
             return
+        self.check_caller_session(user_id, session_id)
         self._check_password(user, current_password, "current_password")
         assert user.profile is not None
         check_password_policy(new_password, "new_password", user.profile.email)
@@ -222,10 +239,11 @@ class Accounts:
                      lambda _user, _conn: {"password_hash": new_hash, "reason": "changed"}, after=revoke_other_sessions)
         log.info("password changed", extra={"user_id": str(user.user_id)})
 
-    def delete_account(self, user_id: Any, password: Any, command_id: str) -> None:
+    def delete_account(self, user_id: Any, session_id: Any, password: Any, command_id: str) -> None:
         uid = _uuid(user_id, "user_id")
         if self.store.events.get_event(event_id(uid, command_id, "UserDeleted")) is not None:
             return
+        self.check_caller_session(uid, session_id)
         user = self._existing_user(uid)
         self._check_password(user, password, "password")
 

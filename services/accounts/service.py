@@ -1,7 +1,9 @@
 """nameko entrypoints of the accounts service: identity, sessions, profile, preferences.
 
 Every method takes the user id the gateway read from a verified token and
-acts on that user only. Errors cross as loansyncro.errors classes.
+acts on that user only. Writes also take the token's session id and are
+refused unless it is an active session of that user. Errors cross as
+loansyncro.errors classes.
 """
 
 from __future__ import annotations
@@ -81,24 +83,26 @@ class AccountsService:
         return self.accounts.get_profile(user_id)
 
     @rpc(sensitive_arguments=("changes",))
-    def update_profile(self, user_id: str, changes: dict[str, Any], command_id: str) -> dict[str, Any]:
-        return self.accounts.update_profile(user_id, changes, command_id)
+    def update_profile(self, user_id: str, session_id: str, changes: dict[str, Any], command_id: str) -> dict[str, Any]:
+        return self.accounts.update_profile(user_id, session_id, changes, command_id)
 
     @rpc
     def get_reminder_preferences(self, user_id: str) -> dict[str, Any]:
         return self.accounts.get_reminder_preferences(user_id)
 
     @rpc
-    def change_reminder_preferences(self, user_id: str, changes: dict[str, Any], command_id: str) -> dict[str, Any]:
-        return self.accounts.change_reminder_preferences(user_id, changes, command_id)
+    def change_reminder_preferences(
+        self, user_id: str, session_id: str, changes: dict[str, Any], command_id: str
+    ) -> dict[str, Any]:
+        return self.accounts.change_reminder_preferences(user_id, session_id, changes, command_id)
 
     @rpc(sensitive_arguments=("current_password", "new_password"))
     def change_password(self, user_id: str, session_id: str, current_password: str, new_password: str, command_id: str) -> None:
         self.accounts.change_password(user_id, session_id, current_password, new_password, command_id)
 
     @rpc(sensitive_arguments=("password",))
-    def delete_account(self, user_id: str, password: str, command_id: str) -> None:
-        self.accounts.delete_account(user_id, password, command_id)
+    def delete_account(self, user_id: str, session_id: str, password: str, command_id: str) -> None:
+        self.accounts.delete_account(user_id, session_id, password, command_id)
 
     @rpc
     def get_contact(self, user_id: str) -> dict[str, Any]:

@@ -51,7 +51,7 @@ class AccountsApi:
     @route("PATCH", "/api/v1/me/profile", body=schemas.ProfileChanges, response=schemas.Profile,
            summary="Change profile fields", tag="accounts")
     def update_profile(self, ctx: RequestContext) -> Reply:
-        return Reply(200, ctx.call(self.accounts_rpc.update_profile, ctx.user_id, ctx.body, ctx.command_id))
+        return Reply(200, ctx.call(self.accounts_rpc.update_profile, ctx.user_id, ctx.session_id, ctx.body, ctx.command_id))
 
     @route("GET", "/api/v1/me/reminder-preferences", response=schemas.ReminderPreferences,
            summary="Read the reminder preferences", tag="accounts")
@@ -61,7 +61,9 @@ class AccountsApi:
     @route("PATCH", "/api/v1/me/reminder-preferences", body=schemas.ReminderPreferencesChanges,
            response=schemas.ReminderPreferences, summary="Change the reminder preferences", tag="accounts")
     def change_reminder_preferences(self, ctx: RequestContext) -> Reply:
-        changes = ctx.call(self.accounts_rpc.change_reminder_preferences, ctx.user_id, ctx.body, ctx.command_id)
+        changes = ctx.call(
+            self.accounts_rpc.change_reminder_preferences, ctx.user_id, ctx.session_id, ctx.body, ctx.command_id
+        )
         return Reply(200, changes)
 
     @route("POST", "/api/v1/me/password", body=schemas.PasswordChange, status=204,
@@ -76,6 +78,6 @@ class AccountsApi:
     @route("DELETE", "/api/v1/me", body=schemas.AccountDeletion, status=204,
            summary="Delete the account; its personal data becomes unreadable", tag="accounts")
     def delete_account(self, ctx: RequestContext) -> Reply:
-        ctx.call(self.accounts_rpc.delete_account, ctx.user_id, ctx.body["password"], ctx.command_id)
+        ctx.call(self.accounts_rpc.delete_account, ctx.user_id, ctx.session_id, ctx.body["password"], ctx.command_id)
         self.gateway.sessions.forget()
         return Reply(204)

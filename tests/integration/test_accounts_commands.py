@@ -61,6 +61,11 @@ def register(accounts: Accounts, email: str | None = None, **profile) -> dict:
     return accounts.register(str(uuid.uuid4()), email or new_email(), PASSWORD, profile)
 
 
+def session_of(accounts: Accounts, user: dict) -> str:
+    tokens = accounts.sign_in(user["email"], PASSWORD, "10.1.0.1")
+    return jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"]
+
+
 def test_register_twice_same_command_one_user(accounts, engine):
     command_id, email = str(uuid.uuid4()), new_email()
     first = accounts.register(command_id, email, PASSWORD, {})
@@ -80,22 +85,37 @@ def test_register_same_email_other_case_conflicts(accounts):
 
 def test_profile_update_is_idempotent(accounts):
     user = register(accounts)
+    session_id = session_of(accounts, user)
     command_id = str(uuid.uuid4())
-    accounts.update_profile(user["user_id"], {"display_name": "Ada"}, command_id)
-    accounts.update_profile(user["user_id"], {"display_name": "Grace"}, str(uuid.uuid4()))
+    accounts.update_profile(user["user_id"], session_id, {"display_name": "Ada"}, command_id)
+    accounts.update_profile(user["user_id"], session_id, {"display_name": "Grace"}, str(uuid.uuid4()))
     # The first command arriving late again changes nothing.
-    replayed = accounts.update_profile(user["user_id"], {"display_name": "Ada"}, command_id)
+    replayed = accounts.update_profile(user["user_id"], session_id, {"display_name": "Ada"}, command_id)
     assert replayed["display_name"] == "Grace"
 
 
 def test_email_change_moves_lookup(accounts):
     user = register(accounts)
     taken = register(accounts)
+    session_id = session_of(accounts, user)
     new = new_email()
-    accounts.update_profile(user["user_id"], {"email": new}, str(uuid.uuid4()))
+    accounts.update_profile(user["user_id"], session_id, {"email": new}, str(uuid.uuid4()))
     assert accounts.sign_in(new.upper(), PASSWORD, "10.0.0.1")["user_id"] == user["user_id"]
     with pytest.raises(Conflict):
-        accounts.update_profile(user["user_id"], {"email": taken["email"]}, str(uuid.uuid4()))
+        accounts.update_profile(user["user_id"], session_id, {"email": taken["email"]}, str(uuid.uuid4()))
+
+
+def test_write_with_other_users_id_refused(accounts):
+    victim = register(accounts, display_name="Victim")
+    attacker = register(accounts)
+    attacker_session = session_of(accounts, attacker)
+    with pytest.raises(Unauthorized):
+        accounts.update_profile(victim["user_id"], attacker_session, {"display_name": "Owned"}, str(uuid.uuid4()))
+    with pytest.raises(Unauthorized):
+        accounts.change_reminder_preferences(victim["user_id"], attacker_session, {"channels": "none"}, str(uuid.uuid4()))
+    with pytest.raises(Unauthorized):
+        accounts.delete_account(victim["user_id"], attacker_session, PASSWORD, str(uuid.uuid4()))
+    assert accounts.get_profile(victim["user_id"])["display_name"] == "Victim"
 
 
 def test_refresh_rotates_and_reuse_revokes(accounts):
@@ -165,12 +185,13 @@ def test_sign_in_rehashes_after_parameters_raised(engine, account_settings, acco
 def test_deleted_user_unreadable_everywhere(accounts, admin_engine):
     email = new_email()
     user = register(accounts, email, display_name="Grace Hopper", phone="+15555550123")
-    accounts.update_profile(user["user_id"], {"display_name": "Rear Admiral Hopper"}, str(uuid.uuid4()))
+    session_id = session_of(accounts, user)
+    accounts.update_profile(user["user_id"], session_id, {"display_name": "Rear Admiral Hopper"}, str(uuid.uuid4()))
     assert accounts.get_contact(user["user_id"])["email"] == email
 
     with pytest.raises(ValidationFailed, match="Incorrect password"):
-        accounts.delete_account(user["user_id"], "not the password at all", str(uuid.uuid4()))
-    accounts.delete_account(user["user_id"], PASSWORD, str(uuid.uuid4()))
+        accounts.delete_account(user["user_id"], session_id, "not the password at all", str(uuid.uuid4()))
+    accounts.delete_account(user["user_id"], session_id, PASSWORD, str(uuid.uuid4()))
 
     with pytest.raises(NotFound):
         accounts.get_contact(user["user_id"])
