@@ -149,7 +149,7 @@ def cmd_keys(_args: argparse.Namespace) -> int:
 
     from services.accounts.keys import ensure_secret, ensure_signing_key, key_id
 
-    # Generating is what this command is for, whatever GENERATE_MISSING_KEYS says.
+    # This command exists to create keys, so GENERATE_MISSING_KEYS=false does not apply to it.
     settings = replace(load_settings(), generate_missing_keys=True)
     signing_key = ensure_signing_key(settings)
     ensure_secret(settings.email_lookup_key_file, "EMAIL_LOOKUP_KEY_FILE", settings)

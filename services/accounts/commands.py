@@ -67,7 +67,7 @@ class Accounts:
         that names another user's id without holding that user's session is refused.
         """
         if not self.store.session_is_active(_uuid(user_id, "user_id"), _uuid(session_id, "session_id")):
-            log.warning("write refused: session does not belong to the user", extra={"user_id": str(user_id)})
+            log.warning("write rejected: session invalid or of another user", extra={"user_id": str(user_id)})
             raise Unauthorized("Session ended or belongs to another user: sign in again.")
 
     def _existing_user(self, user_id: Any) -> domain.User:

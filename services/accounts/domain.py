@@ -218,7 +218,7 @@ def _validate_quiet_hours(quiet: Any) -> dict[str, str | None]:
 
 
 def apply(user: User, event_type: str, data: Mapping[str, Any]) -> User:
-    """Return the user after one decrypted event; `data` holds clear-text fields."""
+    """Return the user after one decrypted event; `data` contains clear-text fields."""
     version = user.version + 1
     if event_type in ("UserRegistered", "ProfileUpdated"):
         profile = Profile(**{name: data[name] for name in PROFILE_FIELDS})

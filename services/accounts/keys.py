@@ -78,7 +78,7 @@ def ensure_signing_key(settings: Settings) -> Ed25519PrivateKey:
                 public_pem = key.public_key().public_bytes(
                     serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
                 )
-                # Public first: a gateway that sees the private file may expect the public one too.
+                # Write the public key first: once the private file exists, a gateway may read the public one.
                 if not public_path.exists():
                     public_path.parent.mkdir(parents=True, exist_ok=True)
                     public_path.write_bytes(public_pem)

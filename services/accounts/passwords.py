@@ -66,7 +66,7 @@ def _offload(function: Callable[..., T], *args: Any) -> T:
 
 
 class Passwords:
-    """argon2id hashing with the configured cost; never raises for a wrong password, returns False."""
+    """argon2id hashing with the configured cost; `verify` returns False for a wrong password or a malformed hash."""
 
     def __init__(self, settings: Settings) -> None:
         self.hasher = PasswordHasher(
@@ -87,7 +87,7 @@ class Passwords:
             return False
 
     def verify_unknown_user(self, password: str) -> bool:
-        """Spend the time of a real verification, so an unknown email answers as slowly as a wrong password."""
+        """Spend the time of a real verification, so an unknown email takes as long as a wrong password."""
         if self._dummy_hash is None:
             self._dummy_hash = self.hash("not the password of any account")
         self.verify(self._dummy_hash, password)

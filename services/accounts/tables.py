@@ -1,4 +1,4 @@
-"""Tables of the accounts schema. None of them holds an email, name or phone in clear."""
+"""Tables of the accounts schema. None of them contains an email, name or phone in clear."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ SCHEMA = "accounts"
 metadata = sa.MetaData(schema=SCHEMA)
 
 # The user's AES-256 data key, wrapped with the server's key-wrapping key.
-# Deleting the row forgets every encrypted field of the user's events.
+# Deleting the row makes every encrypted field of the user's events unreadable.
 user_keys = sa.Table(
     "user_keys",
     metadata,

@@ -1,6 +1,6 @@
 """Request and response bodies of the accounts endpoints.
 
-These check shape and types only; accounts validates meaning (email syntax,
+These check shape and types only. Accounts validates meaning (email syntax,
 E.164, IANA time zones, password policy), so a direct RPC is checked the same way.
 """
 

@@ -2,7 +2,7 @@
 
 Tokens are EdDSA (Ed25519) JWTs signed by accounts. Only the algorithm
 "EdDSA" is accepted, so "none" and HMAC tokens made with the public key fail.
-The `kid` header picks the public key; an unknown kid makes the verifier
+The `kid` header picks the public key. An unknown kid makes the verifier
 reload the key files once, so a key added for rotation is found without a
 restart. A valid signature is not enough: the token's session (`sid`) must
 still be active in accounts. That check is cached for

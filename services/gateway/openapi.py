@@ -1,7 +1,7 @@
 """OpenAPI 3 document built from the routes' marshmallow schemas (apispec).
 
-Every method decorated with `http.route` carries a RouteSpec; `build_document`
-walks the gateway class for them, so a mixin's routes appear without any
+Every method decorated with `http.route` carries a RouteSpec. `build_document`
+collects them from the gateway class, so a mixin's routes appear without any
 registration of their own.
 """
 

@@ -425,7 +425,7 @@ def test_sign_in_rate_limited_per_account(base_url, settings):
     assert int(response.headers["Retry-After"]) > 0
 
 
-# --- deletion forgets personal data ------------------------------------------------------
+# --- deletion makes personal data unreadable ------------------------------------------------------
 
 
 def test_deleted_account_email_unrecoverable(base_url, admin_engine):
