@@ -57,6 +57,8 @@ ZONE_SPREAD_DAYS: Final = 1
 SCAN_LOCK_KEY: Final = 0x4C534455  # "LSDU"
 
 DEFAULTS: Final = ReminderPreferences()
+# Partial index of ledger.loans WHERE standing = 'overdue', created by revision 0007_notifier.
+OVERDUE_INDEX: Final = "ledger_loans_overdue_idx"
 
 # The table lives in the ledger's schema and is created by the notifier migration
 # (0007), which creates the schema too when it does not exist yet.
@@ -232,11 +234,10 @@ def _candidates_query(horizon: dt.date) -> sa.Select[Any]:
     loans = tables.loans
     installments = tables.installments
     settings = reminder_settings
-    # The range on next_due_date uses ledger_loans_next_due_date_idx, so the scan reads
-    # only loans coming due (or stale rows whose next due date has passed), not every loan.
-    # NOTE: an overdue loan whose next installment is further away than the horizon
-    # (quarterly or annual payments, refreshed after the miss) is not a candidate and
-    # gets no overdue repeats; a partial index on standing = 'overdue' would cover it.
+    # The range on next_due_date (ledger_loans_next_due_date_idx) finds loans coming due,
+    # and stale rows whose next due date has passed. The partial index of overdue loans
+    # finds those whose next installment is beyond the horizon (quarterly or annual
+    # payments). So the scan reads loans due or overdue, never every loan.
     return (
         sa.select(
             loans.c.loan_id,
@@ -256,8 +257,10 @@ def _candidates_query(horizon: dt.date) -> sa.Select[Any]:
         .join(installments, installments.c.loan_id == loans.c.loan_id)
         .outerjoin(settings, settings.c.owner_id == loans.c.owner_id)
         .where(
-            loans.c.next_due_date.is_not(None),
-            loans.c.next_due_date <= horizon,
+            sa.or_(
+                sa.and_(loans.c.next_due_date.is_not(None), loans.c.next_due_date <= horizon),
+                loans.c.standing == "overdue",
+            ),
             loans.c.lifecycle == "active",
             installments.c.remaining > 0,
             installments.c.due_date <= horizon,

@@ -339,7 +339,7 @@ class Notifier:
                 )
                 outstanding = True
             if not outstanding:
-                return ("installment-paid", "the installment was paid or the loan closed before the reminder went out")
+                return ("installment-paid", "the installment was paid, rescheduled or its loan closed before the reminder went out")
         if row.channel == domain.SMS and not self._count_sms(conn, row.owner_id, now):
             return ("sms-daily-cap", "the daily SMS limit was reached, so this SMS was not sent")
         return None

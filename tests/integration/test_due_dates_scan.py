@@ -153,3 +153,37 @@ def test_scan_uses_owner_settings_from_account_events(engine, store, scanner):
 
     events = reminder_events(store, loan_id)
     assert [event.data["days_before"] for event in events] == [7]
+
+
+def test_quarterly_loan_overdue_beyond_horizon(engine, store, scanner):
+    """Its next installment is 70 days away, so only the overdue index makes it a candidate."""
+    owner = uuid.uuid4()
+    start = dt.date.today() - dt.timedelta(days=200)
+    loan = LoanCommands(store).create_loan(
+        str(owner),
+        {
+            "name": "Land",
+            "loan_type": "personal",
+            "currency": "EUR",
+            "principal": "9000.00",
+            "annual_rate": "4",
+            "start_date": start.isoformat(),
+            "frequency": "quarterly",
+            "installments": 8,
+        },
+    )
+    build_follower(engine).catch_up_stream(f"loan-{loan['id']}")
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(tables.loans.c.standing, tables.loans.c.next_due_date).where(
+                tables.loans.c.loan_id == uuid.UUID(loan["id"])
+            )
+        ).one()
+    assert row.standing == "overdue"
+    assert row.next_due_date > dt.date.today() + dt.timedelta(days=61)
+
+    scanner.scan(dt.datetime.now(dt.UTC))
+
+    events = reminder_events(store, loan["id"])
+    assert {event.event_type for event in events} == {"InstallmentOverdue"}
+    assert sorted(event.data["installment_number"] for event in events) == [1, 2]
