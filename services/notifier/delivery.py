@@ -54,6 +54,8 @@ MAX_PAGE_SIZE: Final = 100
 INTERRUPTED: Final = "interrupted"
 # Appends of ReminderSent tried per send; each retry follows another sender's append to the same stream.
 SENT_EVENT_ATTEMPTS: Final = 5
+# A user whose channel keeps failing is told on the other channel at most once in this interval.
+CHANNEL_FAILURE_NOTICE_INTERVAL: Final = dt.timedelta(days=1)
 
 
 class Directory(Protocol):
@@ -425,6 +427,24 @@ class Notifier:
             extra={"notification_id": str(row.notification_id), "channel": row.channel, "provider_id": provider_id, "attempt": row.attempts},
         )
 
+    def _told_recently(self, conn: Connection, owner_id: uuid.UUID, channel: str, now: dt.datetime) -> bool:
+        """Tell whether a channel-failure notice went to this user on `channel` within the last day."""
+        table = tables.notifications
+        since = now - CHANNEL_FAILURE_NOTICE_INTERVAL
+        return (
+            conn.execute(
+                sa.select(sa.literal(1))
+                .where(
+                    table.c.owner_id == owner_id,
+                    table.c.purpose == domain.CHANNEL_FAILURE,
+                    table.c.channel == channel,
+                    table.c.created_at > since,
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
     def _append_sent_event(self, conn: Connection, row: Any, event: NewEvent) -> None:
         """Append ReminderSent to the user's stream, retrying when another sender appended first.
 
@@ -463,6 +483,8 @@ class Notifier:
             fallback = None
             if outcome.status == "failed" and row.purpose != domain.CHANNEL_FAILURE and contact is not None:
                 fallback = domain.other_channel(row.channel, contact.get("email"), contact.get("phone"))
+            if fallback is not None and self._told_recently(conn, row.owner_id, fallback, now):
+                fallback = None
             if fallback is not None:
                 content = {**row.content, "kind": domain.CHANNEL_FAILURE, "failed_channel": row.channel}
                 self._queue(conn, row.occasion_event_id, row.owner_id, row.occasion_type, fallback, domain.CHANNEL_FAILURE, content, now)

@@ -391,6 +391,21 @@ def test_smtp_550_falls_back_to_sms(engine, notifier, directory, clock, smtp, tw
     assert "could not reach you by email" in twilio.messages[0].body
 
 
+def test_channel_failure_notice_once_a_day(engine, notifier, directory, clock, smtp, twilio):
+    owner = directory.add(channels="sms", phone="555-0100")
+    for number in (1, 2):
+        deliver(notifier, record_due_soon(engine, owner, number=number))
+    clock.now = utc("2025-01-12T14:00")
+
+    for _ in range(3):
+        notifier.send_due()
+
+    rows = log_of(engine, owner)
+    assert sorted(row.purpose for row in rows) == ["channel_failure", "reminder", "reminder"]
+    assert [row.status for row in rows if row.purpose == "reminder"] == ["failed", "failed"]
+    assert len(emails_to(smtp, directory, owner)) == 1
+
+
 class Crash(BaseException):
     """The process dies: nothing after the send runs."""
 
