@@ -113,6 +113,13 @@ def occasion_content(event_type: str, data: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
+def is_stale_occasion(content: Mapping[str, Any], recorded_at: dt.datetime, now: dt.datetime, zone: str) -> bool:
+    try:
+        return domain.is_stale(content["kind"], dt.date.fromisoformat(content["due_date"]), recorded_at, now, zone)
+    except domain.InvalidTimeZone:
+        return domain.is_stale(content["kind"], dt.date.fromisoformat(content["due_date"]), recorded_at, now, "UTC")
+
+
 class Notifier:
     def __init__(
         self,
@@ -143,7 +150,7 @@ class Notifier:
     # 1. Occasions ---------------------------------------------------------------
 
     def on_occasion(self, conn: Connection, event: RecordedEvent) -> None:
-        content = occasion_content(event.event_type, event.data)
+        content = {**occasion_content(event.event_type, event.data), "recorded_at": event.recorded_at.isoformat()}
         conn.execute(
             pg_insert(tables.occasions)
             .values(
@@ -195,6 +202,12 @@ class Notifier:
                 "contact lookup failed; planning again later",
                 extra={"event_id": str(row.event_id), "attempt": attempts, "retry_at": retry_at.isoformat(), "error": repr(error)},
             )
+            return False
+
+        recorded_at = dt.datetime.fromisoformat(row.data["recorded_at"])
+        if is_stale_occasion(row.data, recorded_at, now, contact.get("time_zone") or "UTC"):
+            conn.execute(sa.update(occasions).where(where).values(status="dropped", error="stale: no longer true or too old to send"))
+            log.info("stale occasion dropped", extra={"event_id": str(row.event_id), "recorded_at": recorded_at.isoformat()})
             return False
 
         preferences = contact.get("reminder_preferences") or {}

@@ -31,6 +31,9 @@ CHANNEL_FAILURE: Final = "channel_failure"
 TEST: Final = "test"
 
 MAX_RETRY_DELAY_SECONDS: Final = 6 * 3600.0
+# An occasion recorded longer ago than this is not sent: after a long outage of the
+# notifier, the ledger has recorded newer occasions for whatever is still due.
+STALE_AFTER: Final = dt.timedelta(days=2)
 NOTIFICATION_NAMESPACE: Final = uuid.UUID("0b8f3c1e-52a4-5f0d-8c77-1d2e3f405a6b")
 
 
@@ -138,6 +141,17 @@ def plan_send_at(
         if end is not None:
             send_at = end
     return send_at
+
+
+def is_stale(kind: str, due_date: dt.date, recorded_at: dt.datetime, now: dt.datetime, zone: str) -> bool:
+    """Tell whether an occasion is no longer worth sending at `now`.
+
+    A due-soon reminder is stale once its due date has passed in the user's zone,
+    and any occasion is stale when it was recorded more than STALE_AFTER ago.
+    """
+    if now - recorded_at > STALE_AFTER:
+        return True
+    return kind == "due_soon" and now.astimezone(zone_of(zone)).date() > due_date
 
 
 def channels_for(preference: str, email: str | None, phone: str | None) -> tuple[str, ...]:

@@ -163,15 +163,17 @@ def notifier(engine, provider_settings, directory, ledger, clock) -> Notifier:
     return make_notifier(engine, provider_settings, directory, ledger, clock)
 
 
-def record_due_soon(engine, owner: uuid.UUID, days_before: int = 3, number: int = 1, loan_id: uuid.UUID | None = None) -> str:
+def record_due_soon(
+    engine, owner: uuid.UUID, days_before: int = 3, number: int = 1, due_date: dt.date = dt.date(2025, 1, 15)
+) -> str:
     """Append an InstallmentDueSoon as the ledger's scan does; return its stream id."""
-    loan_id = loan_id or uuid.uuid4()
+    loan_id = uuid.uuid4()
     data = {
         "loan_id": loan_id,
         "owner_id": owner,
         "loan_name": "Car",
         "installment_number": number,
-        "due_date": dt.date(2025, 1, 15),
+        "due_date": due_date,
         "amount_due": Decimal("250.00"),
         "currency": "USD",
         "days_before": days_before,
@@ -237,9 +239,8 @@ def test_reminder_sent_at_local_morning(engine, notifier, directory, clock, smtp
 def test_spring_forward_sends_at_0700z(engine, notifier, directory, clock, twilio):
     owner = directory.add(channels="sms", time_zone=NEW_YORK, quiet_hours={"start": "22:00", "end": "02:30"})
     clock.now = utc("2025-03-09T03:30")  # 22:30 EST on March 8
-    notifier_config = dataclasses.replace(CONFIG, earliest_local_time=dt.time(0, 0), latest_local_time=None)
-    notifier.config = notifier_config
-    deliver(notifier, record_due_soon(engine, owner))
+    notifier.config = dataclasses.replace(CONFIG, earliest_local_time=dt.time(0, 0), latest_local_time=None)
+    deliver(notifier, record_due_soon(engine, owner, due_date=dt.date(2025, 3, 10)))
 
     sent_per_minute = []
     for minute in range(0, 120, 15):
@@ -254,7 +255,7 @@ def test_fall_back_sends_at_first_0130(engine, notifier, directory, clock, twili
     owner = directory.add(channels="sms", time_zone=NEW_YORK, quiet_hours={"start": "22:00", "end": "01:30"})
     clock.now = utc("2025-11-02T03:00")  # 23:00 EDT on November 1
     notifier.config = dataclasses.replace(CONFIG, earliest_local_time=dt.time(0, 0), latest_local_time=None)
-    deliver(notifier, record_due_soon(engine, owner))
+    deliver(notifier, record_due_soon(engine, owner, due_date=dt.date(2025, 11, 3)))
 
     sent_at = []
     for minute in range(0, 180, 30):
@@ -488,11 +489,11 @@ def test_payment_between_scan_and_send_cancels_reminder(engine, provider_setting
     """The real ledger: the scan records the occasion, then a payment arrives before the send."""
     owner = directory.add(channels="email")
     store = EventStore(engine)
-    start = dt.date.today() - dt.timedelta(days=20)
+    due = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
     loan = LoanCommands(store).create_loan(
         str(owner),
         {"name": "Car", "loan_type": "auto", "currency": "USD", "principal": "6000.00", "annual_rate": "5",
-         "start_date": start.isoformat(), "installments": 12},
+         "start_date": (due - dt.timedelta(days=30)).isoformat(), "first_payment_date": due.isoformat(), "installments": 12},
     )
     ledger_follower = build_follower(engine)
     ledger_follower.catch_up_stream(f"loan-{loan['id']}")
@@ -503,13 +504,12 @@ def test_payment_between_scan_and_send_cancels_reminder(engine, provider_setting
             with engine.connect() as conn:
                 return installment_outstanding(conn, uuid.UUID(loan_id), installment_number, dt.date.fromisoformat(due_date))
 
-    notifier = make_notifier(engine, provider_settings, directory, RealLedger(), clock)
-    with engine.connect() as conn:
-        due = conn.execute(sa.text("SELECT next_due_date FROM ledger.loans WHERE loan_id = :id"), {"id": loan["id"]}).scalar_one()
-    scan_time = dt.datetime.combine(due - dt.timedelta(days=1), dt.time(12, 0), tzinfo=dt.UTC)
-    DueDateScanner(engine).scan(scan_time)
-    clock.now = scan_time
+    any_hour = dataclasses.replace(CONFIG, earliest_local_time=dt.time(0, 0), latest_local_time=None)
+    notifier = make_notifier(engine, provider_settings, directory, RealLedger(), clock, any_hour)
+    clock.now = dt.datetime.now(dt.UTC)
+    DueDateScanner(engine).scan(clock.now)
     deliver(notifier, f"reminders-{loan['id']}")
+    assert [row.status for row in log_of(engine, owner)] == ["queued"]
 
     RepaymentCommands(store).log_repayment(str(owner), loan["id"], {"amount": "600.00", "paid_on": dt.date.today().isoformat()})
     notifier.send_due()
@@ -527,6 +527,29 @@ def test_user_deleted_before_planning_drops_occasion(engine, notifier, directory
     with engine.connect() as conn:
         status = conn.execute(sa.select(tables.occasions.c.status).where(tables.occasions.c.owner_id == owner)).scalar_one()
     assert status == "dropped"
+    assert log_of(engine, owner) == []
+
+
+def test_due_soon_after_due_date_dropped(engine, notifier, directory, clock):
+    owner = directory.add(channels="email", time_zone="Asia/Tokyo")
+    clock.now = utc("2025-01-15T15:00")  # already January 16 in Tokyo
+
+    deliver(notifier, record_due_soon(engine, owner, days_before=1))
+
+    with engine.connect() as conn:
+        status = conn.execute(sa.select(tables.occasions.c.status).where(tables.occasions.c.owner_id == owner)).scalar_one()
+    assert status == "dropped"
+    assert log_of(engine, owner) == []
+
+
+def test_old_occasion_dropped_after_outage(engine, notifier, directory, clock):
+    owner = directory.add(channels="email")
+    stream_id = record_due_soon(engine, owner, due_date=dt.date.today() + dt.timedelta(days=30))
+    notifier.follower.catch_up_stream(stream_id)
+    clock.now = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+
+    notifier.plan_due()
+
     assert log_of(engine, owner) == []
 
 

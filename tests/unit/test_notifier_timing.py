@@ -11,6 +11,7 @@ from services.notifier.domain import (
     QuietHours,
     after_failure,
     channels_for,
+    is_stale,
     local_instant,
     other_channel,
     plan_send_at,
@@ -154,3 +155,24 @@ def test_render_escapes_html() -> None:
     message = render(content, "en")
     assert "&lt;b&gt;x&lt;/b&gt;" in message.html
     assert "2 days overdue" in message.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "now", "stale"),
+    [
+        ("due_soon", "2025-01-15T14:00", False),  # due today in UTC
+        ("due_soon", "2025-01-16T00:00", True),  # due date passed
+        ("overdue", "2025-01-16T00:00", False),
+        ("overdue", "2025-01-17T12:01", True),  # recorded more than two days ago
+    ],
+)
+def test_stale_occasions(kind: str, now: str, stale: bool) -> None:
+    recorded_at = utc("2025-01-15T12:00")
+    assert is_stale(kind, dt.date(2025, 1, 15), recorded_at, utc(now), "UTC") is stale
+
+
+def test_due_soon_stale_by_local_date() -> None:
+    recorded_at = utc("2025-01-15T12:00")
+    # 15:00Z on January 15 is January 16 in Tokyo, but still January 15 in New York.
+    assert is_stale("due_soon", dt.date(2025, 1, 15), recorded_at, utc("2025-01-15T15:00"), "Asia/Tokyo") is True
+    assert is_stale("due_soon", dt.date(2025, 1, 15), recorded_at, utc("2025-01-15T15:00"), NEW_YORK) is False
