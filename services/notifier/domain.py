@@ -33,6 +33,8 @@ TEST: Final = "test"
 MAX_RETRY_DELAY_SECONDS: Final = 6 * 3600.0
 # An occasion recorded longer ago than this is not sent: after a long outage of the
 # notifier, the ledger has recorded newer occasions for whatever is still due.
+# NOTE: a one-off overdue alert (no repeats) that waited longer is lost, because the
+# ledger never records that occasion again.
 STALE_AFTER: Final = dt.timedelta(days=2)
 NOTIFICATION_NAMESPACE: Final = uuid.UUID("0b8f3c1e-52a4-5f0d-8c77-1d2e3f405a6b")
 
