@@ -16,6 +16,7 @@ from nameko.rpc import rpc
 
 from loansyncro.config import load_settings
 from loansyncro.db import make_engine
+from loansyncro.logs import correlation_id
 from services.accounts.commands import Accounts
 from services.accounts.keys import ensure_secret, ensure_signing_key
 from services.accounts.passwords import Passwords
@@ -29,6 +30,9 @@ class AccountsProvider(DependencyProvider):
     """Build the Accounts use cases once per process: keys, secrets, engine."""
 
     accounts: Accounts | None = None
+
+    def __init__(self) -> None:
+        self._tokens: dict[Any, Any] = {}
 
     def setup(self) -> None:
         settings = load_settings()
@@ -52,6 +56,15 @@ class AccountsProvider(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> Accounts:
         assert self.accounts is not None, "AccountsProvider used before setup"
         return self.accounts
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        # The gateway sends its request id in the RPC context: tag this worker's logs and events with it.
+        self._tokens[worker_ctx] = correlation_id.set(worker_ctx.data.get("correlation_id"))
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        token = self._tokens.pop(worker_ctx, None)
+        if token is not None:
+            correlation_id.reset(token)
 
 
 class AccountsService:

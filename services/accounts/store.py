@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from loansyncro.errors import Conflict, Unauthorized
+from loansyncro.logs import correlation_id
 from loansyncro.eventstore import EventStore, NewEvent, RecordedEvent
 from services.accounts import crypto, domain
 from services.accounts.tables import email_lookup, refresh_tokens, sessions, sign_in_failures, user_keys
@@ -145,7 +146,10 @@ class AccountStore:
 
     def append(self, conn: Connection, user: domain.User, command_id: str, event_type: str, clear: dict[str, Any]) -> None:
         data = self._encrypted(conn, user.user_id, clear)
-        new = NewEvent(event_type, data, event_id=event_id(user.user_id, command_id, event_type), metadata={"command_id": command_id})
+        metadata = {"command_id": command_id, "actor": str(user.user_id)}
+        if correlation_id.get():
+            metadata["correlation_id"] = correlation_id.get()
+        new = NewEvent(event_type, data, event_id=event_id(user.user_id, command_id, event_type), metadata=metadata)
         self.events.append(STREAM_TYPE, stream_id(user.user_id), user.version, [new], conn=conn)
 
     def register(self, command_id: str, profile: domain.Profile, password_hash: str) -> uuid.UUID:

@@ -18,6 +18,7 @@ from loansyncro.db import make_engine
 from loansyncro.errors import NotFound
 from services.gateway.auth import SessionCache, TokenVerifier
 from services.gateway.http import (
+    CORRELATION_ID_ENVIRON_KEY,
     Reply,
     RequestContext,
     bearer_token,
@@ -66,6 +67,15 @@ class Gateway(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> GatewayState:
         assert self.state is not None, "Gateway used before setup"
         return self.state
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        # nameko copies worker_ctx.data into the context of every RPC the worker
+        # makes, so the request id reaches the services' logs and event metadata.
+        request = worker_ctx.args[0] if worker_ctx.args else None
+        if isinstance(request, Request):
+            correlation_id = correlation_id_of(request)
+            request.environ[CORRELATION_ID_ENVIRON_KEY] = correlation_id
+            worker_ctx.data["correlation_id"] = correlation_id
 
 
 class GatewayBase:

@@ -66,6 +66,8 @@ IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 # Printable ASCII without spaces; long enough for a UUID or a client's own scheme.
 IDEMPOTENCY_KEY_PATTERN: Final = re.compile(r"^[\x21-\x7e]{8,128}$")
 REQUEST_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Where the gateway's worker setup leaves the request id for `handle`.
+CORRELATION_ID_ENVIRON_KEY: Final = "loansyncro.correlation_id"
 # Applied to every response: the API returns JSON only, so nothing may be framed, run or sniffed.
 SECURITY_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
@@ -400,6 +402,10 @@ def route(
 
 
 def correlation_id_of(request: Request) -> str:
+    """Return the request id: the one chosen at worker setup, the client's valid X-Request-Id, or a new UUID."""
+    chosen = request.environ.get(CORRELATION_ID_ENVIRON_KEY)
+    if chosen:
+        return str(chosen)
     supplied = request.headers.get("X-Request-Id", "")
     return supplied if REQUEST_ID_PATTERN.match(supplied) else str(uuid.uuid4())
 

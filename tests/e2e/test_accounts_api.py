@@ -438,7 +438,9 @@ def test_deleted_account_email_unrecoverable(base_url, admin_engine):
     with pytest.raises(ApiError):
         ApiClient(base_url).sign_in(email, PASSWORD)
     with admin_engine.connect() as conn:
-        stored = conn.execute(sa.select(events.c.event_type, events.c.data).where(events.c.stream_id == user_stream)).all()
+        stored = conn.execute(
+            sa.select(events.c.event_type, events.c.data).where(events.c.stream_id == user_stream).order_by(events.c.version)
+        ).all()
         key_rows = conn.execute(sa.text("SELECT count(*) FROM accounts.user_keys WHERE user_id = :id"), {"id": client.user_id}).scalar()
         lookup_rows = conn.execute(sa.text("SELECT count(*) FROM accounts.email_lookup WHERE user_id = :id"), {"id": client.user_id}).scalar()
     assert [row.event_type for row in stored][0] == "UserRegistered"
@@ -506,3 +508,17 @@ def test_stopped_accounts_gives_504_not_hang(system, base_url, settings):
         system.wait_until_ready(timeout=60)
     # Requests work again once accounts is back.
     signed_in(base_url)
+
+
+def test_request_id_reaches_event_metadata(base_url, engine):
+    client, _, _ = signed_in(base_url)
+    request_id = f"req-{uuid.uuid4().hex[:12]}"
+    response = client.request("PATCH", "/api/v1/me/profile", json={"display_name": "Traced"}, headers={"X-Request-Id": request_id})
+    assert response.status_code == 200
+    assert response.headers["X-Request-Id"] == request_id
+    with engine.connect() as conn:
+        metadata = conn.execute(
+            sa.select(events.c.metadata).where(events.c.stream_id == f"user-{client.user_id}", events.c.event_type == "ProfileUpdated")
+        ).scalar_one()
+    assert metadata["correlation_id"] == request_id
+    assert metadata["actor"] == client.user_id
