@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
+from loansyncro.eventstore import Checkpoint
 from loansyncro.eventstore.schema import events as event_table
 from services.ledger import tables
 from services.ledger.projection import CONSUMER, EVENT_TYPES, build_follower
@@ -41,13 +43,32 @@ def replay(engine: Engine, progress: Callable[[int, int], None], batch_size: int
         ).scalar_one()
     reset_projections(engine)
     follower = build_follower(engine)
+    checkpoints = tables.tracking.checkpoints
+    checkpoint = Checkpoint()
     done = 0
     progress(done, total)
+    # The same steps as Follower.catch_up, one batch at a time so progress can be shown.
     while True:
-        scanned = follower.catch_up(limit=batch_size)
-        if scanned == 0:
+        batch = follower.store.catch_up(checkpoint, limit=batch_size, event_types=EVENT_TYPES)
+        if not batch:
             break
-        done += scanned
+        newest: dict[str, int] = {}
+        for recorded in batch:
+            newest[recorded.stream_id] = recorded.version
+        for stream_id, version in newest.items():
+            follower.apply_through(stream_id, version)
+        checkpoint = batch[-1].checkpoint
+        with engine.begin() as conn:
+            statement = pg_insert(checkpoints).values(
+                consumer=CONSUMER, transaction_id=checkpoint.transaction_id, position=checkpoint.position
+            )
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[checkpoints.c.consumer],
+                    set_={"transaction_id": statement.excluded.transaction_id, "position": statement.excluded.position},
+                )
+            )
+        done += len(batch)
         progress(done, total)
     parked = follower.parked()
     if parked:
