@@ -1,4 +1,4 @@
-"""The accounts process keeps answering RPCs while an argon2id hash runs."""
+"""The accounts process keeps serving RPCs while an argon2id hash runs."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def slow_accounts(settings, tmp_path_factory):
         group.stop()
 
 
-def test_rpc_answered_while_hash_runs(slow_accounts):
+def test_rpc_served_while_hash_runs(slow_accounts):
     email = f"user-{uuid.uuid4().hex[:12]}@example.com"
     with ClusterRpcProxy(slow_accounts) as rpc:
         user = rpc.accounts.register(str(uuid.uuid4()), email, PASSWORD, {})
@@ -59,11 +59,11 @@ def test_rpc_answered_while_hash_runs(slow_accounts):
         started = time.perf_counter()
         profile = rpc.accounts.get_profile(user["user_id"])
         profile_seconds = time.perf_counter() - started
-        answered_during_hash = not sign_in_done.is_set()
+        served_during_hash = not sign_in_done.is_set()
         worker.join(60)
 
     assert profile["email"] == email
     assert sign_in_seconds, "sign-in did not finish"
     assert sign_in_seconds[0] > 0.5, "hashing was too fast for this test to show anything"
-    assert answered_during_hash, "the profile read waited for the hash to finish"
+    assert served_during_hash, "the profile read waited for the hash to finish"
     assert profile_seconds < sign_in_seconds[0] / 2
