@@ -17,6 +17,7 @@ import marshmallow
 from marshmallow import fields
 from nameko.rpc import RpcProxy
 
+from loansyncro.errors import NotFound
 from services.gateway.http import Reply, RequestContext, route
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,12 @@ class LoansApi:
     @route("GET", "/api/v1/loans/<uuid:loan_id>", summary="Read a loan with its balance", tag="loans")
     def get_loan(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         loan = ctx.call(self.loans_rpc.get_loan, ctx.user_id, str(loan_id))
-        loan["balance"] = ctx.call(self.ledger_rpc.loan_summary, ctx.user_id, str(loan_id), self.user_time_zone(ctx))
+        try:
+            loan["balance"] = ctx.call(self.ledger_rpc.loan_summary, ctx.user_id, str(loan_id), self.user_time_zone(ctx))
+        except NotFound:
+            # The loans service has the loan but the ledger has not applied it yet.
+            log.warning("loan not in the ledger yet; answering without balance", extra={"loan_id": str(loan_id)})
+            loan["balance"] = None
         return Reply(200, loan)
 
     @route("PATCH", "/api/v1/loans/<uuid:loan_id>", body=LoanDetailsInput, summary="Change a loan's name, type, lender or notes", tag="loans")
