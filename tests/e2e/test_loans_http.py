@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -162,3 +163,26 @@ def test_history_lists_balance_after_each_event(client):
     assert history["events"][1]["outstanding_principal"] == "11049.00"
     as_of = client.loan_history(loan["id"], as_of="2024-02-15")
     assert as_of["outstanding_principal"] == "11049.00"
+
+
+def test_concurrent_repayments_from_two_clients(base_url):
+    email = f"loans+{uuid.uuid4().hex[:12]}@example.com"
+    password = "pw-" + uuid.uuid4().hex
+    phone = ApiClient(base_url)
+    phone.register(email, password)
+    phone.sign_in(email, password)
+    laptop = ApiClient(base_url)
+    laptop.sign_in(email, password)
+    loan = phone.create_loan(**CAR)
+
+    def pay(args: tuple[ApiClient, str]) -> dict:
+        client, amount = args
+        return client.log_repayment(loan["id"], amount=amount, paid_on="2024-02-15")
+
+    jobs = [(phone, "100.00"), (laptop, "200.00"), (phone, "300.00"), (laptop, "400.00")]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = list(pool.map(pay, jobs))
+
+    assert len({result["id"] for result in results}) == len(jobs)
+    assert phone.list_repayments(loan["id"])["total"] == len(jobs)
+    assert laptop.get_loan(loan["id"])["balance"]["total_paid"] == "1000.00"
