@@ -13,6 +13,8 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy.exc import SQLAlchemyError
 
 from loansyncro.config import load_settings
 from loansyncro.db import make_engine
@@ -70,6 +72,15 @@ class AccountsProvider(DependencyProvider):
 class AccountsService:
     name = "accounts"
     accounts = AccountsProvider()
+
+    @timer(interval=3600)
+    def delete_expired_sessions(self) -> None:
+        try:
+            deleted = self.accounts.store.delete_expired_sessions()
+        except SQLAlchemyError:
+            log.exception("deleting expired sessions failed; the next run retries")
+            return
+        log.info("expired sessions deleted", extra={"count": deleted})
 
     @rpc(sensitive_arguments=("email", "password"))
     def register(self, command_id: str, email: str, password: str, profile: dict[str, Any]) -> dict[str, Any]:

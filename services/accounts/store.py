@@ -262,6 +262,12 @@ class AccountStore:
             query = query.where(sessions.c.session_id != keep)
         conn.execute(query.values(revoked_at=sa.func.now(), revoked_reason=reason))
 
+    def delete_expired_sessions(self) -> int:
+        """Delete sessions past their expiry, with their refresh tokens; return how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(sessions.delete().where(sessions.c.expires_at < sa.func.now()))
+        return int(result.rowcount or 0)
+
     def session_is_active(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
         with self.engine.connect() as conn:
             found = conn.execute(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from kombu import Connection
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
+from nameko.timer import timer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
@@ -35,6 +36,7 @@ from services.gateway.idempotency import IdempotencyStore
 log = logging.getLogger(__name__)
 
 READINESS_TIMEOUT_SECONDS = 2.0
+CLEANUP_INTERVAL_SECONDS = 3600
 
 
 class GatewayState:
@@ -103,6 +105,15 @@ class GatewayBase:
             lambda user, session: ctx.call(self.accounts_rpc.check_session, user, session),
         )
         return user_id, session_id
+
+    @timer(interval=CLEANUP_INTERVAL_SECONDS)
+    def delete_expired_idempotency_keys(self) -> None:
+        try:
+            deleted = self.gateway.idempotency.delete_expired()
+        except sa.exc.SQLAlchemyError:
+            log.exception("deleting expired idempotency keys failed; the next run retries")
+            return
+        log.info("expired idempotency keys deleted", extra={"count": deleted})
 
     # --- health and documents -----------------------------------------------------------
 

@@ -5,9 +5,7 @@ a different request is rejected with 422 before anything runs. A request whose
 result is a 5xx or 429 leaves no record, so the client can retry it with the
 same key. The RPC carries a command id derived from the key, so a late
 duplicate reaching a service is still applied once there.
-
-TODO: delete rows older than KEY_LIFETIME with a periodic job; today they
-are only overwritten when their key is reused.
+`delete_expired` (run hourly by the gateway) removes rows older than KEY_LIFETIME.
 """
 
 from __future__ import annotations
@@ -62,6 +60,14 @@ class IdempotencyStore:
         self.engine = engine
         # A first request still "running" after this long died with its process; a retry may take over.
         self.stale_after = timedelta(seconds=stale_after_seconds)
+
+    def delete_expired(self) -> int:
+        """Delete stored results older than KEY_LIFETIME; return how many were deleted."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                idempotency_keys.delete().where(idempotency_keys.c.created_at < sa.func.now() - KEY_LIFETIME)
+            )
+        return int(result.rowcount or 0)
 
     def run(self, user_id: str, key: str, request_hash: str, handler: Callable[[], Reply], correlation_id: str) -> Reply:
         """Replay the stored reply of (user_id, key), or run `handler` once and store its reply."""

@@ -206,3 +206,19 @@ def test_deleted_user_unreadable_everywhere(accounts, admin_engine):
         assert secret not in dumped
     assert replayed.deleted
     assert replayed.profile is None
+
+
+def test_expired_sessions_deleted(accounts, admin_engine):
+    user = register(accounts)
+    session_id = session_of(accounts, user)
+    with admin_engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE accounts.sessions SET expires_at = now() - interval '1 second' WHERE session_id = :id"),
+            {"id": session_id},
+        )
+    assert accounts.store.delete_expired_sessions() >= 1
+    with admin_engine.connect() as conn:
+        sessions_left = conn.execute(sa.text("SELECT count(*) FROM accounts.sessions WHERE session_id = :id"), {"id": session_id}).scalar()
+        tokens_left = conn.execute(sa.text("SELECT count(*) FROM accounts.refresh_tokens WHERE session_id = :id"), {"id": session_id}).scalar()
+    assert sessions_left == 0
+    assert tokens_left == 0
