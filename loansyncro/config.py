@@ -122,11 +122,13 @@ class Settings:
     database_role: str = "loansyncro_service"
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
-    # Seconds the gateway waits for an RPC reply before answering 504.
+    # Seconds the gateway waits for an RPC reply before it returns 504.
     rpc_timeout: float = 10.0
     log_level: str = "INFO"
     log_format: str = "json"
     relay_batch_size: int = 500
+    # Connections each service process keeps open; up to twice as many under load.
+    database_pool_size: int = 4
     # Seconds between a consumer's catch-up scans of the event store.
     catch_up_interval: float = 5.0
     # Gateway: origins allowed to call the API from a browser (none by default).
@@ -203,6 +205,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
         log_format=_choice(env, "LOG_FORMAT", "json", LOG_FORMATS),
         relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 500, 1, 100_000),
+        database_pool_size=_int(env, "DATABASE_POOL_SIZE", 4, 1, 100),
         catch_up_interval=_float(env, "CATCH_UP_INTERVAL", 5.0, 0.05),
         cors_allowed_origins=_origins(env, "CORS_ALLOWED_ORIGINS"),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),

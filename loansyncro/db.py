@@ -44,11 +44,16 @@ def use_green_waits() -> bool:
     return True
 
 
-def make_engine(settings: Settings, *, role: str | None = "", pool_size: int = 5) -> Engine:
+def make_engine(settings: Settings, *, role: str | None = "", pool_size: int | None = None) -> Engine:
     """Create an engine; each new connection switches to `role` (default: the service role).
 
     Pass role=None to keep the login role, as migrations and test fixtures do.
+    The pool keeps `pool_size` connections (default DATABASE_POOL_SIZE) and
+    opens as many again under load. PostgreSQL allows 100 connections by
+    default, shared by every process of a deployment.
     """
+    if pool_size is None:
+        pool_size = settings.database_pool_size
     green = use_green_waits()
     engine = sa.create_engine(
         settings.sqlalchemy_url,

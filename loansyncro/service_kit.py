@@ -39,7 +39,7 @@ class Persistence:
 class Database(DependencyProvider):
     """One engine per service container, created at start and disposed at stop."""
 
-    def __init__(self, pool_size: int = 10) -> None:
+    def __init__(self, pool_size: int | None = None) -> None:
         self.pool_size = pool_size
         self.persistence: Persistence | None = None
 

@@ -42,7 +42,7 @@ class AccountsProvider(DependencyProvider):
             email_lookup_key=ensure_secret(settings.email_lookup_key_file, "EMAIL_LOOKUP_KEY_FILE", settings),
             key_wrapping_key=ensure_secret(settings.data_key_wrapping_key_file, "DATA_KEY_WRAPPING_KEY_FILE", settings),
         )
-        engine = make_engine(settings, pool_size=10)
+        engine = make_engine(settings)
         issuer = AccessTokenIssuer(ensure_signing_key(settings), settings.access_token_ttl_seconds)
         self.accounts = Accounts(settings, AccountStore(engine, secrets), Passwords(settings), issuer)
         log.info("accounts starting", extra={"key_id": issuer.kid})

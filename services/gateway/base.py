@@ -42,7 +42,7 @@ CLEANUP_INTERVAL_SECONDS = 3600
 class GatewayState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine = make_engine(settings, pool_size=10)
+        self.engine = make_engine(settings)
         self.idempotency = IdempotencyStore(self.engine, stale_after_seconds=max(30.0, settings.rpc_timeout * 3))
         self.verifier = TokenVerifier(settings.access_token_public_key_files)
         self.sessions = SessionCache(settings.session_check_cache_seconds)
