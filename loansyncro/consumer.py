@@ -39,6 +39,9 @@ Outcome = Literal["applied", "duplicate", "held", "parked", "deferred"]
 
 MAX_BACKOFF_SECONDS: Final = 5.0
 
+_TRY_LOCK: Final = sa.text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))")
+_UNLOCK: Final = sa.text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))")
+
 
 @dataclass(frozen=True)
 class ConsumerTables:
@@ -128,33 +131,41 @@ class Follower:
     def catch_up(self, limit: int = 500) -> int:
         """Apply the stored events after this consumer's checkpoint; return how many were scanned.
 
-        Replicas take turns: a replica that finds the checkpoint locked skips this round.
-        Parked events an operator asked to retry are retried first.
+        Replicas take turns through a session advisory lock: a replica that
+        finds it taken skips this round. Parked events an operator asked to
+        retry are retried first.
         """
         self._retry_requested()
         scanned = 0
-        while True:
-            with self.engine.begin() as lock_conn:
-                checkpoint = self._lock_checkpoint(lock_conn)
-                if checkpoint is None:
-                    return scanned
-                batch = self.store.catch_up(
-                    checkpoint, limit=limit, event_types=sorted(self.handlers), conn=lock_conn
-                )
-                if not batch:
-                    return scanned
+        # An advisory lock, unlike a row lock held across the batch, gives the
+        # session no transaction id, so it cannot hold back the snapshot xmin
+        # that every follower of the store reads up to. Each step below runs in
+        # its own short transaction.
+        with self.engine.connect() as lock_conn:
+            if not lock_conn.execute(_TRY_LOCK, {"key": f"consumer:{self.name}"}).scalar_one():
+                lock_conn.rollback()
+                return 0
+            lock_conn.commit()
+            try:
+                while True:
+                    batch = self.store.catch_up(self._load_checkpoint(), limit=limit, event_types=sorted(self.handlers))
+                    if not batch:
+                        return scanned
 
-                # One pass per stream, up to its newest version in the batch.
-                newest: dict[str, RecordedEvent] = {}
-                for recorded in batch:
-                    newest[recorded.stream_id] = recorded
-                for stream_id, recorded in newest.items():
-                    self.apply_through(stream_id, recorded.version)
+                    # One pass per stream, up to its newest version in the batch.
+                    newest: dict[str, RecordedEvent] = {}
+                    for recorded in batch:
+                        newest[recorded.stream_id] = recorded
+                    for stream_id, recorded in newest.items():
+                        self.apply_through(stream_id, recorded.version)
 
-                self._save_checkpoint(lock_conn, batch[-1].checkpoint)
-                scanned += len(batch)
-                if len(batch) < limit:
-                    return scanned
+                    self._save_checkpoint(batch[-1].checkpoint)
+                    scanned += len(batch)
+                    if len(batch) < limit:
+                        return scanned
+            finally:
+                lock_conn.execute(_UNLOCK, {"key": f"consumer:{self.name}"})
+                lock_conn.commit()
 
     def catch_up_stream(self, stream_id: str) -> Outcome:
         """Apply everything the store holds for one stream; used to read one's own writes."""
@@ -340,24 +351,22 @@ class Follower:
 
     # Checkpoint -----------------------------------------------------------
 
-    def _lock_checkpoint(self, conn: Connection) -> Checkpoint | None:
+    def _load_checkpoint(self) -> Checkpoint:
         table = self.tables.checkpoints
-        conn.execute(
-            pg_insert(table)
-            .values(consumer=self.name, transaction_id=0, position=0)
-            .on_conflict_do_nothing()
-        )
-        row = conn.execute(
-            sa.select(table.c.transaction_id, table.c.position)
-            .where(table.c.consumer == self.name)
-            .with_for_update(skip_locked=True)
-        ).first()
-        return None if row is None else Checkpoint(row.transaction_id, row.position)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(table.c.transaction_id, table.c.position).where(table.c.consumer == self.name)
+            ).first()
+        return Checkpoint() if row is None else Checkpoint(row.transaction_id, row.position)
 
-    def _save_checkpoint(self, conn: Connection, checkpoint: Checkpoint) -> None:
+    def _save_checkpoint(self, checkpoint: Checkpoint) -> None:
         table = self.tables.checkpoints
-        conn.execute(
-            sa.update(table)
-            .where(table.c.consumer == self.name)
-            .values(transaction_id=checkpoint.transaction_id, position=checkpoint.position)
-        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                pg_insert(table)
+                .values(consumer=self.name, transaction_id=checkpoint.transaction_id, position=checkpoint.position)
+                .on_conflict_do_update(
+                    index_elements=[table.c.consumer],
+                    set_={"transaction_id": checkpoint.transaction_id, "position": checkpoint.position},
+                )
+            )

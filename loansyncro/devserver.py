@@ -28,6 +28,20 @@ NAMEKO_CONFIG: Final = ROOT / "deploy" / "nameko.yaml"
 SERVICE_ORDER: Final = ("accounts", "loans", "repayments", "ledger", "notifier", "gateway")
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this child when its parent dies.
+
+    A supervisor killed with SIGKILL (or a test run cut short) would otherwise
+    leave every service running. Elsewhere this is a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def available_services() -> list[str]:
     return [name for name in SERVICE_ORDER if (ROOT / "services" / name / "service.py").exists()]
 
@@ -55,11 +69,19 @@ class ServiceGroup:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             self.processes[name] = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             output.close()
         else:
-            self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+            self.processes[name] = subprocess.Popen(
+                command, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent
+            )
         log.info("process started", extra={"process_name": name, "pid": self.processes[name].pid})
 
     def start(self) -> None:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
+from loansyncro.config import load_settings
+from loansyncro.db import make_engine
 from loansyncro.events import ContractError
 from loansyncro.eventstore import Checkpoint, ConcurrencyError, EventStore, NewEvent
+from loansyncro.infra import admin_url, database_name
+from loansyncro.migrate import migrate
 from tests.integration.conftest import amount_noted
 
 
@@ -148,6 +155,29 @@ def test_service_role_cannot_change_events(engine, statement):
             conn.execute(sa.text(statement))
 
 
+@pytest.fixture(scope="module")
+def private_admin_engine(settings) -> Iterator[sa.Engine]:
+    """Owner's engine on a database of its own.
+
+    TRUNCATE waits for an exclusive lock before the trigger can reject it, and
+    on the shared test database that wait would queue every reader behind it.
+    """
+    name = f"{database_name(settings.database_url)}_private"
+    url = settings.database_url.rsplit("/", 1)[0] + f"/{name}"
+    previous = os.environ["DATABASE_URL"]
+    os.environ["DATABASE_URL"] = url
+    try:
+        private = load_settings()
+        migrate(private, topology=False)
+        engine = make_engine(private, role=None, pool_size=1)
+        yield engine
+        engine.dispose()
+    finally:
+        os.environ["DATABASE_URL"] = previous
+        with psycopg.connect(admin_url(url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.mark.parametrize(
     ("statement", "operation"),
     [
@@ -156,9 +186,10 @@ def test_service_role_cannot_change_events(engine, statement):
         ("TRUNCATE eventstore.events", "TRUNCATE"),
     ],
 )
-def test_table_owner_cannot_change_events(admin_engine, engine, statement, operation):
-    EventStore(engine).append("test", new_stream(), 0, [noted()])
-    with admin_engine.connect() as conn:
+def test_table_owner_cannot_change_events(private_admin_engine, statement, operation):
+    EventStore(private_admin_engine).append("test", new_stream(), 0, [noted()])
+    with private_admin_engine.connect() as conn:
+        conn.execute(sa.text("SET lock_timeout = '10s'"))
         with pytest.raises(sa.exc.ProgrammingError, match=f"append-only: {operation} is not allowed"):
             conn.execute(sa.text(statement))
 
