@@ -83,3 +83,22 @@ def admin_engine(settings: Settings) -> Iterator[sa.Engine]:
     engine = make_engine(settings, role=None, pool_size=2)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def isolated_settings() -> Iterator[Settings]:
+    """Settings of a database and vhost of the test module's own.
+
+    For modules that start their own relays, consumers or service processes:
+    on the session's database the end-to-end system may be running, and its
+    relay and services would take part in the test.
+    """
+    from bench.common import throwaway_environment
+
+    with throwaway_environment("loansyncro_test_isolated") as isolated:
+        yield isolated
+
+
+def isolated_engines(settings: Settings) -> tuple[sa.Engine, sa.Engine]:
+    """Return (service-role engine, owner engine) for isolated settings."""
+    return make_engine(settings, pool_size=10), make_engine(settings, role=None, pool_size=2)

@@ -17,6 +17,12 @@ pytestmark = pytest.mark.integration
 PASSWORD = "violet tractor sings at dawn"
 
 
+# Its own accounts process must be the only one answering "accounts" RPCs.
+@pytest.fixture(scope="module")
+def settings(isolated_settings):
+    return isolated_settings
+
+
 @pytest.fixture(scope="module")
 def slow_accounts(settings, tmp_path_factory):
     """Accounts alone, as its own process, with hashing slowed to about a second (256 MiB, 8 passes)."""
