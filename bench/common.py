@@ -19,8 +19,12 @@ from loansyncro.infra import admin_url
 
 
 @contextmanager
-def throwaway_environment(prefix: str = "loansyncro_bench") -> Iterator[Settings]:
-    """Create, migrate and finally drop a database and a RabbitMQ vhost of their own."""
+def throwaway_environment(prefix: str = "loansyncro_bench", *, set_environment: bool = True) -> Iterator[Settings]:
+    """Create, migrate and finally drop a database and a RabbitMQ vhost of their own.
+
+    With set_environment, DATABASE_URL and AMQP_URI point at them until the
+    end; otherwise only while migrating, which reads them.
+    """
     from loansyncro.migrate import migrate
 
     run_id = uuid.uuid4().hex[:8]
@@ -41,16 +45,22 @@ def throwaway_environment(prefix: str = "loansyncro_bench") -> Iterator[Settings
     try:
         settings = load_settings()
         migrate(settings)
+        if not set_environment:
+            _restore(previous)
         yield settings
     finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _restore(previous)
         with psycopg.connect(admin_url(database_url), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         subprocess.run([rabbitmqctl, "-q", "delete_vhost", name], check=False, capture_output=True)
+
+
+def _restore(previous: dict[str, str | None]) -> None:
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def median_seconds(run: Callable[[], object], repeat: int) -> float:

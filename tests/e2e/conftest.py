@@ -7,15 +7,17 @@ named in the failure message when a process dies.
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from loansyncro.config import Settings, load_settings
+from loansyncro.config import Settings
 from loansyncro.devserver import ServiceGroup
+from tests.conftest import isolated_engines
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +26,37 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    """The system's own database and vhost.
+
+    Its relay, consumers and timers run in the background for the whole
+    session, so they must not share data with the integration tests.
+    """
+    from bench.common import throwaway_environment
+
+    with throwaway_environment("loansyncro_test_e2e", set_environment=False) as own:
+        yield own
+
+
+@pytest.fixture(scope="session")
+def engines(settings: Settings) -> Iterator[tuple[sa.Engine, sa.Engine]]:
+    service, owner = isolated_engines(settings)
+    yield service, owner
+    service.dispose()
+    owner.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(engines: tuple[sa.Engine, sa.Engine]) -> sa.Engine:
+    return engines[0]
+
+
+@pytest.fixture(scope="session")
+def admin_engine(engines: tuple[sa.Engine, sa.Engine]) -> sa.Engine:
+    return engines[1]
 
 
 @pytest.fixture(scope="session")
@@ -38,20 +71,13 @@ def system(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "CATCH_UP_INTERVAL": "1",
     }
     log_dir: Path = tmp_path_factory.mktemp("service-logs")
-    previous = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    group = ServiceGroup(load_settings(), env=env, log_dir=log_dir)
+    group = ServiceGroup(replace(settings, gateway_port=port), env=env, log_dir=log_dir)
     try:
         group.start()
         group.wait_until_ready(timeout=90)
         yield group
     finally:
         group.stop()
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")
