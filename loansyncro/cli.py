@@ -52,6 +52,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     log_dir = Path(args.log_dir) if args.log_dir else None
     group = ServiceGroup(settings, log_dir=log_dir)
+    problem = group.check_free()
+    if problem:
+        return _fail(problem)
     print(f"Starting relay and services: {', '.join(group.services)} ...", flush=True)
     stopping = False
 
@@ -81,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_relay(args: argparse.Namespace) -> int:
     from loansyncro.outbox import main as relay_main
 
-    relay_main(args.relay_args)
+    relay_main(["--name", args.name, "--idle", args.idle])
     return 0
 
 
@@ -105,8 +108,10 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
                     f"attempts={row['attempts']}{retry}\n    reason: {row['reason']}"
                 )
             return 0
+        if not args.event_id:
+            return _fail("missing event id: pass the id shown by 'loansyncro dead-letters list'")
         try:
-            event_id = uuid.UUID(args.event_id or "")
+            event_id = uuid.UUID(args.event_id)
         except ValueError:
             return _fail(f"invalid event id {args.event_id!r}: pass the id shown by 'loansyncro dead-letters list'")
         if request_retry(engine, event_id) == 0:
@@ -120,7 +125,8 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from loansyncro.demo import main as demo_main
 
-    return demo_main(args.url)
+    settings = load_settings()
+    return demo_main(args.url or f"http://{settings.gateway_host}:{settings.gateway_port}")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -186,8 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
         "at the paths set by KEY_DIR or the *_FILE variables; existing files are kept",
     ).set_defaults(func=cmd_keys)
 
-    relay = commands.add_parser("relay", help="publish committed events to RabbitMQ (one process)")
-    relay.add_argument("relay_args", nargs=argparse.REMAINDER, help="options of the relay; see 'loansyncro relay --help'")
+    relay = commands.add_parser(
+        "relay",
+        help="publish committed events to RabbitMQ (one process)",
+        description="Publish committed events from the event store to RabbitMQ. Replicas sharing a name "
+        "take turns: one publishes, the others wait.",
+    )
+    relay.add_argument("--name", default="main", help="checkpoint name; replicas share it (default: main)")
+    relay.add_argument("--idle", default="0.1", help="seconds to wait when no event is pending (default: 0.1)")
     relay.set_defaults(func=cmd_relay)
     dead = commands.add_parser(
         "dead-letters", help="list events that consumers parked after failed retries, or retry one"
@@ -199,7 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="register a demo user with realistic loans and repayments on a running system; print its dashboard"
     )
-    demo.add_argument("--url", default="http://127.0.0.1:8000", help="base URL of the running gateway (default: %(default)s)")
+    demo.add_argument(
+        "--url",
+        default=None,
+        help="base URL of the running gateway (default: http://GATEWAY_HOST:GATEWAY_PORT, i.e. http://127.0.0.1:8000)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     replay = commands.add_parser("replay", help="rebuild the ledger projections from the event store, with progress")

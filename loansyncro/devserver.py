@@ -108,6 +108,28 @@ class ServiceGroup:
         pending = waiting_for + ([] if self._gateway_listening() else ["gateway"])
         raise TimeoutError(f"not ready within {timeout:.0f} s: {', '.join(pending)}")
 
+    def check_free(self) -> str | None:
+        """Return why this system cannot start next to what already runs, or None.
+
+        eventlet listens with SO_REUSEPORT, so a second gateway on a busy port
+        would share it silently. Services on a vhost that another system uses
+        would handle that system's RPCs with this one's database.
+        """
+        if "gateway" in self.services and self._gateway_listening():
+            return (
+                f"port {self.settings.gateway_port} on {self.settings.gateway_host} is already in use: "
+                "stop what listens there, or choose another port with GATEWAY_PORT"
+            )
+        busy = [name for name in self.services if name != "gateway" and self._rpc_consumed(name)]
+        if busy:
+            return (
+                f"another LoanSyncro system already consumes this RabbitMQ vhost ({', '.join(busy)} are running): "
+                "stop it, or give this one a vhost of its own, for example "
+                "'rabbitmqctl add_vhost mine && rabbitmqctl set_permissions -p mine guest \".*\" \".*\" \".*\"' "
+                "and AMQP_URI=amqp://guest:guest@127.0.0.1:5672/mine"
+            )
+        return None
+
     def _rpc_consumed(self, service: str) -> bool:
         """Return whether nameko's RPC queue of `service` exists and has a consumer."""
         try:

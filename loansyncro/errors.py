@@ -1,12 +1,18 @@
 """Errors that cross service boundaries; the gateway maps each to one HTTP status.
 
-They carry only JSON-safe arguments, because nameko sends an exception's
-args to the caller, which rebuilds the same class (see services' kit).
+nameko sends an exception's args to the caller, which rebuilds the same
+class (registered in loansyncro.service_kit). nameko turns every arg that is
+not a string, a list or a dict into a string, so ValidationFailed carries
+its value as JSON text to keep None, numbers and booleans intact.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Final
+
+# Key of the one-entry dict that carries ValidationFailed's value as JSON text.
+_JSON_VALUE: Final = "json"
 
 
 class DomainError(Exception):
@@ -17,9 +23,13 @@ class ValidationFailed(DomainError):
     """One input is invalid: `field` names it, `value` is what was sent, the message says the fix."""
 
     def __init__(self, field: str, value: Any, detail: str) -> None:
-        super().__init__(field, value if value is None or isinstance(value, (int, bool)) else str(value), detail)
+        if isinstance(value, dict) and set(value) == {_JSON_VALUE} and isinstance(value[_JSON_VALUE], str):
+            value = json.loads(value[_JSON_VALUE])  # rebuilt by an RPC caller
+        elif not (value is None or isinstance(value, (str, int, float, bool))):
+            value = str(value)
+        super().__init__(field, {_JSON_VALUE: json.dumps(value)}, detail)
         self.field = field
-        self.value = self.args[1]
+        self.value = value
         self.detail = detail
 
     def __str__(self) -> str:

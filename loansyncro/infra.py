@@ -18,11 +18,11 @@ class InfrastructureError(RuntimeError):
 POSTGRES_HINT = (
     "Start it with 'make services' (Debian/Ubuntu, as root) or "
     "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', "
-    "or point DATABASE_URL at a running server"
+    "or point DATABASE_URL at a running server."
 )
 RABBITMQ_HINT = (
     "Start it with 'make services' (Debian/Ubuntu, as root) or 'rabbitmq-server -detached', "
-    "or point AMQP_URI at a running broker"
+    "or point AMQP_URI at a running broker."
 )
 
 
@@ -47,9 +47,14 @@ def check_postgres(settings: Settings, timeout: float = 3.0) -> None:
         with psycopg.connect(maintenance, connect_timeout=max(1, int(timeout))):
             pass
     except psycopg.OperationalError as error:
+        text = " ".join(str(error).split())
+        if "password authentication failed" in text or ("role" in text and "does not exist" in text):
+            hint = "Check the user and password in DATABASE_URL."
+        else:
+            hint = POSTGRES_HINT
         raise InfrastructureError(
-            f"PostgreSQL is not reachable at {_address(settings.database_url, 5432)} "
-            f"({_redacted(settings.database_url)}): {str(error).strip().splitlines()[0]}. {POSTGRES_HINT}"
+            f"PostgreSQL at {_address(settings.database_url, 5432)} ({_redacted(settings.database_url)}) "
+            f"refused the connection: {text.rstrip('.?')}. {hint}"
         ) from error
 
 
@@ -58,9 +63,20 @@ def check_rabbitmq(settings: Settings, timeout: float = 3.0) -> None:
         with Connection(settings.amqp_uri, connect_timeout=timeout) as connection:
             connection.ensure_connection(max_retries=1, timeout=timeout)
     except (OSError, socket.timeout, Exception) as error:  # kombu wraps transport errors variously
+        text = " ".join(str(error).split()).rstrip(".")
+        vhost = urlsplit(settings.amqp_uri).path.lstrip("/") or "/"
+        if "NOT_ALLOWED" in text and "vhost" in text:
+            hint = (
+                f"The broker runs but has no vhost {vhost!r}: create it with 'rabbitmqctl add_vhost {vhost}' and "
+                f"'rabbitmqctl set_permissions -p {vhost} guest \".*\" \".*\" \".*\"'."
+            )
+        elif "ACCESS_REFUSED" in text:
+            hint = "The broker refused the login: check the user and password in AMQP_URI."
+        else:
+            hint = RABBITMQ_HINT
         raise InfrastructureError(
-            f"RabbitMQ is not reachable at {_address(settings.amqp_uri, 5672)} "
-            f"({_redacted(settings.amqp_uri)}): {error}. {RABBITMQ_HINT}"
+            f"RabbitMQ at {_address(settings.amqp_uri, 5672)} ({_redacted(settings.amqp_uri)}) "
+            f"is not usable: {text}. {hint}"
         ) from error
 
 

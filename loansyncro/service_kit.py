@@ -12,6 +12,7 @@ from nameko.exceptions import registry as remote_error_registry
 from nameko.exceptions import get_module_path
 from nameko.extensions import DependencyProvider
 from nameko.messaging import consume
+from nameko.rpc import rpc as nameko_rpc
 from sqlalchemy.engine import Engine
 
 from loansyncro.config import Settings, load_settings
@@ -25,6 +26,19 @@ log = logging.getLogger(__name__)
 # Let RPC callers receive these exceptions as the same classes, with their args.
 for _error in CROSS_SERVICE_ERRORS:
     remote_error_registry[get_module_path(_error)] = _error
+
+
+def rpc(method: Any = None, **options: Any) -> Any:
+    """nameko's `@rpc`, used bare or with options, with the domain's errors marked as expected.
+
+    nameko then logs a rejection (a wrong password, an unknown loan) at
+    WARNING without a traceback, and keeps ERROR with a traceback for real
+    failures.
+    """
+    options.setdefault("expected_exceptions", CROSS_SERVICE_ERRORS)
+    if method is None:
+        return nameko_rpc(**options)
+    return nameko_rpc(**options)(method)
 
 
 class Persistence:

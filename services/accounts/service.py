@@ -12,10 +12,10 @@ import logging
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy.exc import SQLAlchemyError
 
+from loansyncro.service_kit import rpc
 from loansyncro.config import load_settings
 from loansyncro.db import make_engine
 from loansyncro.logs import correlation_id

@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from loansyncro.errors import ValidationFailed
-from loansyncro.service_kit import Database, event_consumer
+from loansyncro.service_kit import Database, event_consumer, rpc
 from services.ledger.due_dates import DueDateScanner, installment_outstanding
 from services.ledger.projection import build_follower
 from services.ledger.queries import Reader, check_time_zone, parse_dashboard_filter, parse_date_option

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nameko.rpc import rpc
 
-from loansyncro.service_kit import Database
+from loansyncro.service_kit import Database, rpc
 from services.repayments.commands import RepaymentCommands
 
 
