@@ -51,6 +51,8 @@ STREAM_TYPE: Final = "reminders"
 OCCASION_NAMESPACE: Final = uuid.UUID("6f1d7a52-3c1b-5d0e-9a43-8b7f2e1c0d55")
 # Overdue alerts stop after this many repeats, so an abandoned loan does not alert forever.
 DEFAULT_MAX_OVERDUE_REPEATS: Final = 12
+ID_BATCH_SIZE: Final = 1000
+MAX_OVERDUE_ALERTS_PER_LOAN: Final = 3
 # Every local calendar date is within one day of the UTC date (zones span UTC-12 to UTC+14).
 ZONE_SPREAD_DAYS: Final = 1
 # Scan lock key for pg_try_advisory_xact_lock: replicas take turns, so they do not both do the work.
@@ -283,6 +285,27 @@ def _settings_of(row: Any) -> ReminderSettings | None:
     )
 
 
+def limit_overdue_alerts(occasions: Sequence[Occasion]) -> list[Occasion]:
+    """Keep, of each loan's overdue occasions, those of its MAX_OVERDUE_ALERTS_PER_LOAN earliest installments.
+
+    A loan entered long after it started can have thousands of unpaid
+    installments: alerts about the oldest arrears are what the borrower
+    needs, not one message per installment. Later installments get their
+    alerts once the earlier ones are paid.
+    """
+    overdue: dict[Any, list[Occasion]] = {}
+    kept: list[Occasion] = []
+    for occasion in occasions:
+        if occasion.event_type == "InstallmentOverdue":
+            overdue.setdefault(occasion.data["loan_id"], []).append(occasion)
+        else:
+            kept.append(occasion)
+    for loan_occasions in overdue.values():
+        loan_occasions.sort(key=lambda occasion: occasion.data["installment_number"])
+        kept.extend(loan_occasions[:MAX_OVERDUE_ALERTS_PER_LOAN])
+    return kept
+
+
 class DueDateScanner:
     """Finds the occasions due now and appends them to the event store."""
 
@@ -304,7 +327,7 @@ class DueDateScanner:
                 row.loan_id, row.owner_id, row.name, row.currency, row.number, row.due_date, row.remaining
             )
             occasions.extend(decide_occasions(installment, settings, now_utc, self.max_overdue_repeats))
-        return len(rows), occasions
+        return len(rows), limit_overdue_alerts(occasions)
 
     def scan(self, now_utc: dt.datetime | None = None) -> ScanResult:
         """Catch up the settings, then record every occasion due now; replicas take turns."""
@@ -327,11 +350,12 @@ class DueDateScanner:
             return 0
         # One query skips the occasions recorded by earlier scans; the store's own
         # id check still guards against a replica that appended in between.
-        known = set(
-            conn.execute(
-                sa.select(event_table.c.event_id).where(event_table.c.event_id.in_([o.event_id for o in occasions]))
-            ).scalars()
-        )
+        # In batches: PostgreSQL takes at most 65,535 parameters per statement.
+        ids = [o.event_id for o in occasions]
+        known: set[uuid.UUID] = set()
+        for start in range(0, len(ids), ID_BATCH_SIZE):
+            batch = ids[start : start + ID_BATCH_SIZE]
+            known.update(conn.execute(sa.select(event_table.c.event_id).where(event_table.c.event_id.in_(batch))).scalars())
         recorded = 0
         for occasion in occasions:
             if occasion.event_id in known:

@@ -133,3 +133,19 @@ def test_amount_and_names_in_event_data() -> None:
 
 def test_horizon_covers_every_zone_and_offset() -> None:
     assert scan_horizon(at("2025-01-15T23:59")) == dt.date(2025, 1, 15) + dt.timedelta(days=61)
+
+
+def test_backdated_loan_alerts_earliest_installments_only():
+    from services.ledger.due_dates import Occasion, limit_overdue_alerts
+
+    loan = uuid.uuid4()
+    overdue = [
+        Occasion("InstallmentOverdue", uuid.uuid4(), {"loan_id": loan, "installment_number": number})
+        for number in (7, 3, 5, 4, 6)
+    ]
+    due_soon = Occasion("InstallmentDueSoon", uuid.uuid4(), {"loan_id": loan, "installment_number": 9})
+
+    kept = limit_overdue_alerts([*overdue, due_soon])
+
+    assert [o.data["installment_number"] for o in kept if o.event_type == "InstallmentOverdue"] == [3, 4, 5]
+    assert due_soon in kept
