@@ -22,13 +22,13 @@ class AccountsApi:
         profile = ctx.call(self.accounts_rpc.register, ctx.command_id, email, password, body)
         return Reply(201, profile, headers={"Location": "/api/v1/me/profile"})
 
-    @route("POST", "/api/v1/sessions", auth=False, body=schemas.Credentials, response=schemas.Tokens,
+    @route("POST", "/api/v1/sessions", auth=False, body=schemas.Credentials, response=schemas.Tokens, idempotent=False,
            summary="Sign in: returns an access token and a refresh token", tag="accounts")
     def sign_in(self, ctx: RequestContext) -> Reply:
         tokens = ctx.call(self.accounts_rpc.sign_in, ctx.body["email"], ctx.body["password"], ctx.client_address)
         return Reply(200, tokens)
 
-    @route("POST", "/api/v1/sessions/refresh", auth=False, body=schemas.RefreshRequest, response=schemas.Tokens,
+    @route("POST", "/api/v1/sessions/refresh", auth=False, body=schemas.RefreshRequest, response=schemas.Tokens, idempotent=False,
            summary="Exchange a refresh token for new tokens (the old refresh token stops working)", tag="accounts")
     def refresh(self, ctx: RequestContext) -> Reply:
         try:

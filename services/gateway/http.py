@@ -369,8 +369,12 @@ def route(
     response: type[marshmallow.Schema] | None = None,
     response_many: bool = False,
     status: int = 200,
+    idempotent: bool | None = None,
 ) -> Callable[[Callable[..., Reply]], Callable[..., Response]]:
     """Declare an API route on a gateway mixin; see the module docstring.
+
+    POST routes honour Idempotency-Key unless `idempotent=False`: routes that
+    hand out credentials must never replay a stored response.
 
     The handler is called as `handler(self, ctx, **path_values)` and returns a
     Reply. The gateway class must provide `self.gateway_settings()`,
@@ -387,7 +391,7 @@ def route(
         query=query,
         response=response,
         response_many=response_many,
-        idempotent=method.upper() == "POST",
+        idempotent=method.upper() == "POST" if idempotent is None else idempotent,
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[..., Response]:

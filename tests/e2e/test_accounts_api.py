@@ -522,3 +522,18 @@ def test_request_id_reaches_event_metadata(base_url, engine):
         ).scalar_one()
     assert metadata["correlation_id"] == request_id
     assert metadata["actor"] == client.user_id
+
+
+def test_refresh_with_idempotency_key_is_never_replayed(base_url):
+    client, _, tokens = signed_in(base_url)
+    headers = {"Idempotency-Key": "refresh-key-0001"}
+    body = {"refresh_token": tokens["refresh_token"]}
+    first = requests.post(f"{base_url}/api/v1/sessions/refresh", json=body, headers=headers, timeout=30)
+    assert first.status_code == 200
+
+    # A thief holding the spent token and the key must not get the stored tokens back.
+    replay = requests.post(f"{base_url}/api/v1/sessions/refresh", json=body, headers=headers, timeout=30)
+
+    assert_problem(replay, 401)
+    assert "Idempotent-Replayed" not in replay.headers
+    assert_problem(client.request("GET", "/api/v1/me/profile"), 401)
