@@ -50,11 +50,25 @@ def parse_enum(enum_type: type[_EnumT], value: object, field_name: str) -> _Enum
         raise error from err
 
 
+# Loan dates outside these years are typing mistakes, and a schedule running
+# MAX_INSTALLMENTS periods from the last one still ends before year 9999,
+# the largest year Python's dates hold.
+EARLIEST_DATE: Final = date(1900, 1, 1)
+LATEST_DATE: Final = date(2199, 12, 31)
+
+
 def require_date(value: object, field_name: str) -> date:
-    """Return ``value`` if it is a calendar date (not a datetime), else raise LoanValidationError."""
+    """Return ``value`` if it is a calendar date between EARLIEST_DATE and LATEST_DATE, else raise LoanValidationError."""
     if not isinstance(value, date) or isinstance(value, datetime):
         raise LoanValidationError(
             field_name, value, f"{field_name} {value!r} is not a calendar date; pass a datetime.date"
+        )
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise LoanValidationError(
+            field_name,
+            value,
+            f"{field_name} {value.isoformat()} is out of range; use a date from "
+            f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}",
         )
     return value
 

@@ -76,25 +76,30 @@ class TokenVerifier:
 
 
 class SessionCache:
-    """Recently confirmed active sessions: session id -> monotonic expiry."""
+    """Recently confirmed active sessions: (user id, session id) -> monotonic expiry.
+
+    Keyed by both ids, so a session confirmed for one user never vouches for a
+    token that names another user with the same session id.
+    """
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
-        self._active: dict[str, float] = {}
+        self._active: dict[tuple[str, str], float] = {}
 
     def check(self, session_id: str, user_id: str, ask_accounts: Callable[[str, str], Any]) -> None:
         now = time.monotonic()
-        if self._active.get(session_id, 0.0) > now:
+        if self._active.get((user_id, session_id), 0.0) > now:
             return
         # Raises Unauthorized when the session was signed out or revoked.
         ask_accounts(user_id, session_id)
         if self.ttl > 0:
             if len(self._active) > 100_000:
                 self._active.clear()
-            self._active[session_id] = now + self.ttl
+            self._active[(user_id, session_id)] = now + self.ttl
 
     def forget(self, session_id: str | None = None) -> None:
         if session_id is None:
             self._active.clear()
-        else:
-            self._active.pop(session_id, None)
+            return
+        for key in [key for key in self._active if key[1] == session_id]:
+            del self._active[key]

@@ -285,12 +285,50 @@ def read_json_body(request: Request, limit: int) -> Any:
     if content_type and content_type != JSON_TYPE and not content_type.endswith("+json"):
         raise UnsupportedMediaType(request.mimetype)
     try:
-        return json.loads(raw.decode("utf-8"), parse_float=Decimal)
+        data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
     except UnicodeDecodeError:
         raise FieldErrors([{"field": "body", "value": None, "detail": "The body is not UTF-8: send UTF-8 JSON."}]) from None
     except json.JSONDecodeError as error:
         detail = f"Malformed JSON at line {error.lineno} column {error.colno}: {error.msg}; send a valid JSON object."
         raise FieldErrors([{"field": "body", "value": None, "detail": detail}]) from None
+    except RecursionError:
+        detail = f"JSON nested deeper than Python can parse: keep nesting under {MAX_JSON_DEPTH} levels."
+        raise FieldErrors([{"field": "body", "value": None, "detail": detail}]) from None
+    except ValueError as error:
+        # Integers longer than Python's int limit (4,300 digits) land here.
+        raise FieldErrors([{"field": "body", "value": None, "detail": f"Invalid JSON value: {error}."}]) from None
+    check_json_text(data, "", 0)
+    return data
+
+
+# Deeper bodies are rejected: no API body nests more than a few levels.
+MAX_JSON_DEPTH = 32
+
+
+def check_json_text(value: Any, path: str, depth: int) -> None:
+    """Reject nesting beyond MAX_JSON_DEPTH, NUL characters and lone surrogates anywhere in a body.
+
+    PostgreSQL stores neither NUL nor unpaired surrogates in text or JSON, so
+    they would fail deep in a service instead of as a clear 422 here.
+    """
+    if depth > MAX_JSON_DEPTH:
+        detail = f"JSON nested deeper than {MAX_JSON_DEPTH} levels: flatten the body."
+        raise FieldErrors([{"field": path or "body", "value": None, "detail": detail}])
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise FieldErrors([{"field": path or "body", "value": None, "detail": "Text contains a NUL character: remove it."}])
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            detail = "Text contains an unpaired surrogate (an invalid \\u escape): send valid Unicode text."
+            raise FieldErrors([{"field": path or "body", "value": None, "detail": detail}]) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_json_text(key, path or "body", depth + 1)
+            check_json_text(item, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json_text(item, f"{path}[{index}]" if path else f"[{index}]", depth + 1)
 
 
 def load_with(schema: marshmallow.Schema, data: Any, location: str = "body") -> Any:
@@ -311,6 +349,7 @@ def load_query(request: Request, schema: marshmallow.Schema) -> Any:
         values = request.args.getlist(key)
         declared = schema.fields.get(key)
         data[key] = values if isinstance(declared, marshmallow.fields.List) else values[-1]
+    check_json_text(data, "", 0)
     return load_with(schema, data, location="query")
 
 

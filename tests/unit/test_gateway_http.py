@@ -159,3 +159,43 @@ def test_cors_origins_validated():
     )
     with pytest.raises(ConfigError, match="CORS_ALLOWED_ORIGINS"):
         load_settings({"CORS_ALLOWED_ORIGINS": "app.example.com"})
+
+
+def test_session_cache_is_keyed_by_user_and_session():
+    from services.gateway.auth import SessionCache
+
+    asked: list[tuple[str, str]] = []
+    cache = SessionCache(ttl_seconds=60)
+    cache.check("session-1", "alice", lambda user, session: asked.append((user, session)))
+    cache.check("session-1", "alice", lambda user, session: asked.append((user, session)))
+    cache.check("session-1", "bob", lambda user, session: asked.append((user, session)))
+
+    assert asked == [("alice", "session-1"), ("bob", "session-1")]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "detail"),
+    [
+        ({"name": "a\x00b"}, "name", "NUL character"),
+        ({"notes": ["ok", "x\ud800y"]}, "notes[1]", "unpaired surrogate"),
+    ],
+)
+def test_body_text_postgres_cannot_store_rejected(body, field, detail):
+    from services.gateway.http import FieldErrors, check_json_text
+
+    with pytest.raises(FieldErrors) as raised:
+        check_json_text(body, "", 0)
+
+    assert raised.value.errors[0]["field"] == field
+    assert detail in raised.value.errors[0]["detail"]
+
+
+def test_deep_nesting_rejected():
+    from services.gateway.http import MAX_JSON_DEPTH, FieldErrors, check_json_text
+
+    nested: object = "leaf"
+    for _ in range(MAX_JSON_DEPTH + 2):
+        nested = [nested]
+    with pytest.raises(FieldErrors) as raised:
+        check_json_text(nested, "", 0)
+    assert "nested deeper" in raised.value.errors[0]["detail"]

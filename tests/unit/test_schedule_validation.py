@@ -251,3 +251,16 @@ def test_term_change_rate_on_zero_interest_loan() -> None:
 
     with pytest.raises(LoanValidationError, match=r"annual_rate 3 must be 0 for a zero_interest loan"):
         loan_state(terms, [], date(2025, 7, 1), [TermChange(date(2025, 6, 1), annual_rate=Decimal("3"))])
+
+
+@pytest.mark.parametrize("field", ["start_date", "end_date"])
+@pytest.mark.parametrize("year", [1899, 2200, 9999])
+def test_loan_dates_outside_supported_years_rejected(field, year):
+    from datetime import date as calendar_date
+
+    from loansyncro.schedule import LoanTerms, LoanValidationError
+
+    dates = {"start_date": calendar_date(2024, 1, 1), "end_date": calendar_date(2030, 1, 1)}
+    dates[field] = calendar_date(year, 6, 30)
+    with pytest.raises(LoanValidationError, match=f"{field} {year}-06-30 is out of range"):
+        LoanTerms(principal="1000.00", annual_rate="5", currency="EUR", **dates)
