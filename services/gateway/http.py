@@ -274,7 +274,11 @@ def read_json_body(request: Request, limit: int) -> Any:
     if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
         # werkzeug's stream is empty for chunked bodies unless the server marks
         # the input as terminated, which eventlet's does not; eventlet's own input decodes the chunks.
-        raw = request.environ["wsgi.input"].read(limit + 1)
+        try:
+            raw = request.environ["wsgi.input"].read(limit + 1)
+        except ValueError:  # eventlet's ChunkReadError: a chunk size that is not hexadecimal
+            detail = "Malformed chunked body: send valid chunked encoding or a Content-Length."
+            raise FieldErrors([{"field": "body", "value": None, "detail": detail}]) from None
     else:
         raw = request.stream.read(limit + 1)
     if len(raw) > limit:
