@@ -39,6 +39,7 @@ from loansyncro.schedule.terms import (
     check_installment_count,
     parse_enum,
     require_date,
+    require_loan_date,
 )
 
 
@@ -96,7 +97,7 @@ class TermChange:
     end_date: date | None = None
 
     def __post_init__(self) -> None:
-        effective_on = require_date(self.effective_on, "effective_on")
+        effective_on = require_loan_date(self.effective_on, "effective_on")
         if self.annual_rate is None and self.installments is None and self.end_date is None:
             raise LoanValidationError(
                 "annual_rate",
@@ -116,7 +117,7 @@ class TermChange:
         if self.installments is not None:
             check_installment_count(self.installments, "installments")
         if self.end_date is not None:
-            end = require_date(self.end_date, "end_date")
+            end = require_loan_date(self.end_date, "end_date")
             if end <= effective_on:
                 raise LoanValidationError(
                     "end_date",

@@ -58,11 +58,17 @@ LATEST_DATE: Final = date(2199, 12, 31)
 
 
 def require_date(value: object, field_name: str) -> date:
-    """Return ``value`` if it is a calendar date between EARLIEST_DATE and LATEST_DATE, else raise LoanValidationError."""
+    """Return ``value`` if it is a calendar date (not a datetime), else raise LoanValidationError."""
     if not isinstance(value, date) or isinstance(value, datetime):
         raise LoanValidationError(
             field_name, value, f"{field_name} {value!r} is not a calendar date; pass a datetime.date"
         )
+    return value
+
+
+def require_loan_date(value: object, field_name: str) -> date:
+    """Return a date of the loan's terms if it lies between EARLIEST_DATE and LATEST_DATE."""
+    value = require_date(value, field_name)
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise LoanValidationError(
             field_name,
@@ -207,9 +213,9 @@ class LoanTerms:
             )
 
     def _check_dates(self) -> None:
-        start = require_date(self.start_date, "start_date")
+        start = require_loan_date(self.start_date, "start_date")
         if self.first_payment_date is not None:
-            first = require_date(self.first_payment_date, "first_payment_date")
+            first = require_loan_date(self.first_payment_date, "first_payment_date")
             if first <= start:
                 raise LoanValidationError(
                     "first_payment_date",
@@ -227,7 +233,7 @@ class LoanTerms:
         if self.installments is not None:
             check_installment_count(self.installments, "installments")
         if self.end_date is not None:
-            end = require_date(self.end_date, "end_date")
+            end = require_loan_date(self.end_date, "end_date")
             earliest = self.first_payment_date or start
             if end <= start or end < earliest:
                 raise LoanValidationError(
