@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
@@ -58,6 +59,25 @@ LIMIT :limit
 """
 
 
+_GUARDED_INSERT_SQL: Final = sa.text(
+    """
+    INSERT INTO eventstore.events
+        (event_id, stream_type, stream_id, version, event_type, schema_version, data, metadata, occurred_at)
+    SELECT new.event_id, :stream_type, :stream_id, new.version, new.event_type, new.schema_version,
+           new.data::jsonb, new.metadata::jsonb, new.occurred_at
+    FROM unnest(
+        CAST(:event_ids AS uuid[]), CAST(:versions AS integer[]), CAST(:event_types AS text[]),
+        CAST(:schema_versions AS integer[]), CAST(:data AS text[]), CAST(:metadata AS text[]),
+        CAST(:occurred_at AS timestamptz[])
+    ) AS new(event_id, version, event_type, schema_version, data, metadata, occurred_at)
+    WHERE (SELECT coalesce(max(version), 0) FROM eventstore.events WHERE stream_id = :stream_id) = :expected
+      AND NOT EXISTS (SELECT 1 FROM eventstore.events WHERE event_id = ANY(CAST(:event_ids AS uuid[])))
+    RETURNING position, transaction_id::text::bigint AS transaction_id, event_id, stream_type, stream_id,
+              version, event_type, schema_version, data, metadata, occurred_at, recorded_at
+    """
+)
+
+
 def _to_recorded(row: Row[Any]) -> RecordedEvent:
     return RecordedEvent(
         position=row.position,
@@ -106,6 +126,14 @@ class EventStore:
         """
         if not new_events:
             return []
+        if conn is None and expected_version != ANY_VERSION:
+            try:
+                with self.engine.begin() as own:
+                    recorded = self._guarded_insert(own, stream_type, stream_id, expected_version, new_events)
+            except sa.exc.IntegrityError:
+                recorded = []  # lost a race: the general path below tells which one
+            if recorded:
+                return recorded
         if conn is not None:
             return self._append(conn, stream_type, stream_id, expected_version, new_events, savepoint=True)
         try:
@@ -119,6 +147,37 @@ class EventStore:
                     return stored
                 actual = self.stream_version(stream_id, conn=own)
             raise ConcurrencyError(stream_id, expected_version, actual) from None
+
+    def _guarded_insert(
+        self,
+        connection: Connection,
+        stream_type: str,
+        stream_id: str,
+        expected_version: int,
+        new_events: Sequence[NewEvent],
+    ) -> list[RecordedEvent]:
+        """Insert only if the stream is at `expected_version`, in one statement; [] when it is not.
+
+        The common case then costs one round trip plus the commit. An empty
+        result (a stale version, or ids already stored) goes to the general
+        path, which finds out which.
+        """
+        now = datetime.now(UTC)
+        encoded = [encode(new.event_type, new.data) for new in new_events]
+        params = {
+            "stream_type": stream_type,
+            "stream_id": stream_id,
+            "expected": expected_version,
+            "event_ids": [new.event_id for new in new_events],
+            "versions": [expected_version + offset for offset in range(1, len(new_events) + 1)],
+            "event_types": [new.event_type for new in new_events],
+            "schema_versions": [schema_version for schema_version, _ in encoded],
+            "data": [json.dumps(data) for _, data in encoded],
+            "metadata": [json.dumps(new.metadata) for new in new_events],
+            "occurred_at": [new.occurred_at or now for new in new_events],
+        }
+        rows = connection.execute(_GUARDED_INSERT_SQL, params).all()
+        return sorted((_to_recorded(row) for row in rows), key=lambda recorded: recorded.version)
 
     def _append(
         self,
