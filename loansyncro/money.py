@@ -65,7 +65,9 @@ _Params = ParamSpec("_Params")
 _Result = TypeVar("_Result")
 
 _CURRENCY_CODE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{3}")
-_DECIMAL_TEXT: Final[re.Pattern[str]] = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# ASCII digits only: Python's Decimal and \d also accept Arabic-Indic or
+# full-width digits, which no amount field should silently turn into 100.
+_DECIMAL_TEXT: Final[re.Pattern[str]] = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def in_money_context(function: Callable[_Params, _Result]) -> Callable[_Params, _Result]:
@@ -180,13 +182,13 @@ def to_decimal(value: object, field: str) -> Decimal:
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip()
+        text = value
         if not _DECIMAL_TEXT.fullmatch(text):
             raise MoneyValidationError(
                 field,
                 value,
-                f"{field} {value!r} is not a decimal number; pass digits with an optional "
-                "'.' and decimals, such as '1234.50'",
+                f"{field} {value!r} is not a decimal number; pass ASCII digits with an optional "
+                "'-' and '.' decimals, without spaces, such as '1234.50'",
             )
         number = Decimal(text)
     else:

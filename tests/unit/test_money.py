@@ -158,7 +158,7 @@ def test_repr_shows_amount_and_currency() -> None:
 
 
 def test_parse_amount_accepts_user_text() -> None:
-    assert parse_amount(" 1234.5 ", "USD") == Decimal("1234.50")
+    assert parse_amount("1234.5", "USD") == Decimal("1234.50")
     assert Money.parse("99", "JPY") == Money("99", "JPY")
 
 
@@ -191,3 +191,11 @@ def test_non_finite_and_huge_amounts_are_rejected() -> None:
 
 def test_money_is_hashable_value() -> None:
     assert len({Money("1", "USD"), Money("1.00", "USD"), Money("1", "EUR")}) == 2
+
+
+@pytest.mark.parametrize("text", ["١٠٠", "１００", " 100", "100\n", "+100", ".5", "5.", "1e3", "1_000"])
+def test_amount_text_must_be_plain_ascii_decimal(text):
+    from loansyncro.money import MoneyValidationError, parse_amount
+
+    with pytest.raises(MoneyValidationError, match="is not a decimal number"):
+        parse_amount(text, "EUR")
