@@ -26,10 +26,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, KeepTogether, LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus.flowables import Flowable
-from xml.sax.saxutils import escape
 
 from loansyncro.statements.charts import balance_chart, paid_by_period, principal_interest_chart
-from loansyncro.statements.fonts import BOLD, REGULAR, register_fonts
+from loansyncro.statements.fonts import BOLD, REGULAR, paragraph_markup, plain_text_font, register_fonts
 from loansyncro.statements.formatting import date_text, datetime_text, money, page_size_for, parse_locale
 
 AUTHOR: Final = "LoanSyncro"
@@ -118,7 +117,7 @@ def render_statement_pdf(statement: Mapping[str, Any], options: StatementOptions
 
     def draw_footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
-        canvas.setFont(REGULAR, 7)
+        canvas.setFont(plain_text_font(footer), 7)
         canvas.setFillColor(colors.HexColor("#4a5560"))
         canvas.drawString(MARGIN, MARGIN / 2, footer)
         canvas.drawRightString(doc.pagesize[0] - MARGIN, MARGIN / 2, f"Page {doc.page}")
@@ -158,12 +157,12 @@ class _Writer:
             period = f"{self.date(filters.get('from')) or 'start'} to {self.date(filters.get('to')) or 'today'}"
         loans = statement["loans"]
         flowables: list[Flowable] = [
-            Paragraph(escape(options.title), STYLES["title"]),
-            Paragraph(f"As of <b>{escape(as_of)}</b> in time zone {escape(time_zone)}", STYLES["body"]),
-            Paragraph(f"Generated {escape(datetime_text(options.generated_at, time_zone, self.locale))}", STYLES["body"]),
+            Paragraph(paragraph_markup(options.title), STYLES["title"]),
+            Paragraph(f"As of <b>{paragraph_markup(as_of)}</b> in time zone {paragraph_markup(time_zone)}", STYLES["body"]),
+            Paragraph(f"Generated {paragraph_markup(datetime_text(options.generated_at, time_zone, self.locale))}", STYLES["body"]),
             Paragraph(
-                f"Loans: {escape(STATUS_LABELS.get(filters['status'], filters['status']))} "
-                f"({len(loans)} selected) · Repayments and installments listed: {escape(period)}",
+                f"Loans: {paragraph_markup(STATUS_LABELS.get(filters['status'], filters['status']))} "
+                f"({len(loans)} selected) · Repayments and installments listed: {paragraph_markup(period)}",
                 STYLES["body"],
             ),
             Spacer(1, 6 * mm),
@@ -206,12 +205,12 @@ class _Writer:
                 next_due = f"{self.money(loan['next_due_amount'], loan['currency'])} on {self.date(loan['next_due_date'])}"
             rows.append(
                 [
-                    Paragraph(escape(loan["name"]), STYLES["cell"]),
-                    Paragraph(escape(loan.get("lender") or ""), STYLES["cell"]),
+                    Paragraph(paragraph_markup(loan["name"]), STYLES["cell"]),
+                    Paragraph(paragraph_markup(loan.get("lender") or ""), STYLES["cell"]),
                     STATUS_LABELS.get(loan["status"] or "", loan["status"] or "not computed"),
                     self.money(loan["principal"], loan["currency"]),
                     self.money(loan["outstanding_principal"], loan["currency"]),
-                    Paragraph(escape(next_due), STYLES["cell"]),
+                    Paragraph(paragraph_markup(next_due), STYLES["cell"]),
                 ]
             )
         widths = _share(self.width, [0.22, 0.2, 0.1, 0.15, 0.15, 0.18])
@@ -234,12 +233,12 @@ class _Writer:
 
     def loan_section(self, loan: Mapping[str, Any]) -> list[Flowable]:
         currency = loan["currency"]
-        title = escape(loan["name"])
+        title = paragraph_markup(loan["name"])
         if loan.get("lender"):
-            title += f" <font size=10 color='#4a5560'>· {escape(loan['lender'])}</font>"
+            title += f" <font size=10 color='#4a5560'>· {paragraph_markup(loan['lender'])}</font>"
         flowables: list[Flowable] = [Paragraph(title, STYLES["heading"])]
         if loan.get("computation_error"):
-            flowables.append(Paragraph(f"Figures could not be computed: {escape(loan['computation_error'])}", STYLES["body"]))
+            flowables.append(Paragraph(f"Figures could not be computed: {paragraph_markup(loan['computation_error'])}", STYLES["body"]))
         flowables.append(self.terms_table(loan))
 
         actual, planned = _balance_series(loan)
@@ -298,7 +297,7 @@ class _Writer:
         for index in range(0, len(pairs), 2):
             row: list[Any] = []
             for label, value in pairs[index : index + 2]:
-                row += [label, Paragraph(escape(str(value)), STYLES["cell"])]
+                row += [label, Paragraph(paragraph_markup(str(value)), STYLES["cell"])]
             rows.append(row + [""] * (4 - len(row)))
 
         table = LongTable(rows, colWidths=_share(self.width, [0.2, 0.3, 0.2, 0.3]))
@@ -403,10 +402,24 @@ def _table(
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 *extra,
+                *_cjk_cell_fonts(rows),
             ]
         )
     )
     return table
+
+
+def _cjk_cell_fonts(rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """Return FONT commands that switch body cells DejaVu Sans cannot draw, such as "￥1,250,000" in ja_JP, to the CJK font."""
+    commands: list[tuple[Any, ...]] = []
+    for row_index, row in enumerate(rows[1:], start=1):
+        for column_index, cell in enumerate(row):
+            if not isinstance(cell, str):
+                continue
+            font_name = plain_text_font(cell)
+            if font_name != REGULAR:
+                commands.append(("FONT", (column_index, row_index), (column_index, row_index), font_name, 8))
+    return commands
 
 
 def _balance_series(loan: Mapping[str, Any]) -> tuple[list[tuple[dt.date, Decimal]], list[tuple[dt.date, Decimal]]]:

@@ -17,6 +17,7 @@ from reportlab.lib.pagesizes import A4, LETTER
 
 from loansyncro.statements import StatementOptions, render_statement_pdf
 from loansyncro.statements.charts import thin_out
+from loansyncro.statements.fonts import CJK, paragraph_markup, plain_text_font, register_fonts
 from loansyncro.statements.formatting import page_size_for, parse_locale
 from loansyncro.statements.samples import sample_loan, sample_statement
 
@@ -90,6 +91,69 @@ def test_pdf_embeds_its_fonts(world_pdf):
         embedded.append(descriptor is not None and "/FontFile2" in descriptor.get_object())
     assert embedded
     assert all(embedded)
+
+
+def embedded_font_names(reader: pypdf.PdfReader) -> set[str]:
+    """Return the /BaseFont names, without subset prefix, of every embedded font on any page."""
+    names = set()
+    for page in reader.pages:
+        for reference in page["/Resources"]["/Font"].values():
+            font = reference.get_object()
+            descendants = font.get("/DescendantFonts")
+            descriptor = (descendants[0].get_object() if descendants else font).get("/FontDescriptor")
+            if descriptor is not None and "/FontFile2" in descriptor.get_object():
+                names.add(str(font["/BaseFont"]).split("+")[-1])
+    return names
+
+
+def test_pdf_prints_cjk_names_in_embedded_font():
+    loans = [
+        sample_loan(3, name="住宅ローン", lender="三菱UFJ銀行", currency="JPY", principal=Decimal("30000000")),
+        sample_loan(3, name="학자금 대출", lender="三菱UFJ銀行", currency="KRW", principal=Decimal("20000000")),
+    ]
+    reader = read_pdf(render_statement_pdf(sample_statement(loans), StatementOptions("ja_JP", GENERATED_AT)))
+    text = all_text(reader)
+    font_names = embedded_font_names(reader)
+
+    assert "三菱UFJ銀行" in text
+    assert "住宅ローン" in text
+    assert "학자금 대출" in text
+    # reportlab appends the face's index in the .ttc collection to the font name.
+    assert "WenQuanYiMicroHei-0" in font_names
+    assert "DejaVuSans" in font_names
+
+
+def test_paragraph_markup_wraps_only_cjk_runs():
+    register_fonts()
+
+    assert paragraph_markup("Bank & <Co>") == "Bank &amp; &lt;Co&gt;"
+    assert paragraph_markup("三菱UFJ銀行") == (
+        f'<font name="{CJK}">三菱</font>UFJ<font name="{CJK}">銀行</font>'
+    )
+    assert paragraph_markup("학자금 대출") == f'<font name="{CJK}">학자금</font> <font name="{CJK}">대출</font>'
+    assert paragraph_markup("Сбербанк ₩") == "Сбербанк ₩"
+
+
+def test_pdf_draws_fullwidth_yen_in_cjk_font():
+    # Babel's ja_JP format writes the yen sign as the fullwidth "￥", which DejaVu Sans lacks.
+    statement = sample_statement([sample_loan(3, name="Tokyo flat", lender="Mizuho", currency="JPY", principal=Decimal("3000000"))])
+    reader = read_pdf(render_statement_pdf(statement, StatementOptions("ja_JP", GENERATED_AT)))
+    cover = reader.pages[0]
+    cover_fonts = {str(reference.get_object()["/BaseFont"]).split("+")[-1] for reference in cover["/Resources"]["/Font"].values()}
+
+    assert "￥3,000,000" in cover.extract_text()
+    assert "WenQuanYiMicroHei-0" in cover_fonts
+
+
+def test_plain_text_font_needs_full_cjk_coverage():
+    register_fonts()
+
+    assert plain_text_font("￥1,250,000") == CJK
+    assert plain_text_font("2026年12月4日") == CJK
+    assert plain_text_font("€1,250.00") == "DejaVuSans"
+    assert plain_text_font("Paid", default="DejaVuSans-Bold") == "DejaVuSans-Bold"
+    # Micro Hei has no ₩, so the string keeps DejaVu Sans and 住宅 prints as boxes.
+    assert plain_text_font("₩1,000 住宅") == "DejaVuSans"
 
 
 def test_pdf_metadata(world_pdf):
