@@ -20,6 +20,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from loansyncro.dates import parse_iso_date
 from loansyncro.consumer import Follower
 from loansyncro.errors import NotFound, ValidationFailed
 from loansyncro.eventstore.schema import events as event_table
@@ -48,7 +49,7 @@ def parse_date_option(query: Mapping[str, Any], key: str) -> dt.date | None:
     if raw in (None, ""):
         return None
     try:
-        return dt.date.fromisoformat(str(raw))
+        return parse_iso_date(str(raw))
     except ValueError:
         raise ValidationFailed(key, raw, f"{key} {raw!r} is not a date; pass YYYY-MM-DD") from None
 

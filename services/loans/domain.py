@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Final
 
+from loansyncro.dates import parse_iso_date
 from loansyncro.errors import Conflict, NotFound, ValidationFailed
 from loansyncro.eventstore import RecordedEvent
 from loansyncro.money import DEFAULT_ROUNDING, ROUNDING_MODES, format_amount
@@ -254,7 +255,7 @@ def parse_date(payload: Mapping[str, Any], key: str, *, required: bool) -> dt.da
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return parse_iso_date(str(value))
     except ValueError:
         raise ValidationFailed(key, value, f"{key} {value!r} is not a date; pass YYYY-MM-DD") from None
 

@@ -144,3 +144,12 @@ def test_parse_filter_names_invalid_option(query, field):
 def test_parse_filter_descending_sort():
     options = domain.parse_filter({"sort": "-principal", "limit": "10"})
     assert (options.sort, options.descending, options.limit) == ("principal", True, 10)
+
+
+@pytest.mark.parametrize("text", ["20240301", "2024-W10-1", "2024-3-1", " 2024-03-01"])
+def test_dates_must_be_written_yyyy_mm_dd(text):
+    from loansyncro.errors import ValidationFailed
+    from services.loans.domain import parse_date
+
+    with pytest.raises(ValidationFailed, match="is not a date; pass YYYY-MM-DD"):
+        parse_date({"start_date": text}, "start_date", required=True)
