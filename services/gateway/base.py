@@ -11,7 +11,6 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from loansyncro.config import Settings, load_settings
@@ -19,6 +18,7 @@ from loansyncro.db import make_engine
 from loansyncro.errors import NotFound
 from services.gateway.auth import SessionCache, TokenVerifier
 from services.gateway.http import (
+    http,
     CORRELATION_ID_ENVIRON_KEY,
     Reply,
     RequestContext,

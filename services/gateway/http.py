@@ -49,7 +49,9 @@ import eventlet
 import marshmallow
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
-from nameko.web.handlers import http
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 import loansyncro.service_kit  # noqa: F401 - registers the cross-service errors with nameko
@@ -58,6 +60,30 @@ from loansyncro.config import Settings
 from loansyncro.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
 
 log = logging.getLogger(__name__)
+
+# Default seconds a client connection may stay silent (nameko config key
+# CLIENT_SOCKET_TIMEOUT). eventlet's WSGI server waits forever by default, so a
+# client that never finishes its headers or body would hold a connection and
+# a greenthread for good.
+CLIENT_SOCKET_TIMEOUT: Final = 30.0
+
+
+class TimedWebServer(WebServer):
+    """nameko's web server with a timeout on idle client sockets."""
+
+    def get_wsgi_server(self, sock: Any, wsgi_app: Any, *args: Any, **kwargs: Any) -> Any:
+        server = super().get_wsgi_server(sock, wsgi_app, *args, **kwargs)
+        server.socket_timeout = float(self.container.config.get("CLIENT_SOCKET_TIMEOUT", CLIENT_SOCKET_TIMEOUT))
+        return server
+
+
+class TimedHttpRequestHandler(HttpRequestHandler):
+    server = TimedWebServer()
+
+
+# Every gateway route must use this decorator: two web server classes in one
+# service would both try to listen on the gateway's port.
+http = TimedHttpRequestHandler.decorator
 
 PROBLEM_TYPE_BASE: Final = "https://loansyncro.example/problems/"
 JSON_TYPE: Final = "application/json"
@@ -85,6 +111,10 @@ class RequestTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(limit)
         self.limit = limit
+
+
+class RequestTimeout(Exception):
+    """The client stopped sending its body before Content-Length bytes arrived."""
 
 
 class UnsupportedMediaType(Exception):
@@ -118,6 +148,7 @@ ERROR_STATUS: Final[tuple[tuple[type[BaseException], ErrorMapping], ...]] = (
     (Unauthorized, ErrorMapping(401, "unauthorized", "Authentication required")),
     (RateLimited, ErrorMapping(429, "rate-limited", "Too many requests")),
     (RequestTooLarge, ErrorMapping(413, "request-too-large", "Request body too large")),
+    (RequestTimeout, ErrorMapping(408, "request-timeout", "The request body did not arrive in time")),
     (UnsupportedMediaType, ErrorMapping(415, "unsupported-media-type", "Unsupported media type")),
     (eventlet.Timeout, ErrorMapping(504, "service-timeout", "A service did not respond in time")),
     (RpcTimeout, ErrorMapping(504, "service-timeout", "A service did not respond in time")),
@@ -226,6 +257,9 @@ def error_reply(error: BaseException, correlation_id: str | None) -> Reply:
     if isinstance(error, RequestTooLarge):
         detail = f"The body is larger than {error.limit} bytes: send a smaller request."
         return problem(mapping.status, mapping.slug, mapping.title, detail)
+    if isinstance(error, RequestTimeout):
+        detail = "The connection went silent before the whole body arrived: send the body Content-Length announces."
+        return problem(mapping.status, mapping.slug, mapping.title, detail)
     if isinstance(error, UnsupportedMediaType):
         detail = f"Content-Type {error.content_type!r} is not supported: send application/json."
         return problem(mapping.status, mapping.slug, mapping.title, detail)
@@ -279,8 +313,13 @@ def read_json_body(request: Request, limit: int) -> Any:
         except ValueError:  # eventlet's ChunkReadError: a chunk size that is not hexadecimal
             detail = "Malformed chunked body: send valid chunked encoding or a Content-Length."
             raise FieldErrors([{"field": "body", "value": None, "detail": detail}]) from None
+        except TimeoutError:
+            raise RequestTimeout() from None
     else:
-        raw = request.stream.read(limit + 1)
+        try:
+            raw = request.stream.read(limit + 1)
+        except (TimeoutError, ClientDisconnected):  # werkzeug reports a read timeout as a disconnect
+            raise RequestTimeout() from None
     if len(raw) > limit:
         raise RequestTooLarge(limit)
     if not raw.strip():

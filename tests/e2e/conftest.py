@@ -69,6 +69,7 @@ def system(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "GATEWAY_PORT": str(port),
         "LOG_LEVEL": "INFO",
         "CATCH_UP_INTERVAL": "1",
+        "CLIENT_SOCKET_TIMEOUT": "3",
     }
     log_dir: Path = tmp_path_factory.mktemp("service-logs")
     group = ServiceGroup(replace(settings, gateway_port=port), env=env, log_dir=log_dir)

@@ -31,3 +31,20 @@ def test_vhost_in_use_is_reported(system):
     assert "already consumes this RabbitMQ vhost" in problem
     assert "accounts" in problem
     assert "rabbitmqctl add_vhost" in problem
+
+
+def test_silent_client_is_disconnected(system):
+    import socket
+    import time
+
+    with socket.create_connection((system.settings.gateway_host, system.settings.gateway_port), timeout=30) as client:
+        client.sendall(b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        received = client.recv(65536)
+        waited = time.monotonic() - started
+
+    # The e2e system sets CLIENT_SOCKET_TIMEOUT=3: the gateway gives up on the
+    # unfinished body instead of waiting for ever.
+    assert waited < 20
+    assert received.startswith(b"HTTP/1.1 408 ")
+    assert b"application/problem+json" in received

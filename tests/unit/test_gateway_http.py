@@ -43,7 +43,7 @@ def make_request(body: bytes, content_type: str = "application/json", **kwargs) 
         (Unauthorized(), 401),
         (RateLimited(30), 429),
         (RequestTooLarge(65536), 413),
-        (eventlet.Timeout(1), 504),
+        (eventlet.Timeout(None), 504),
         (ServiceUnavailable("down"), 503),
         (UnknownService("loans"), 503),
         (ConnectionRefusedError(), 503),
