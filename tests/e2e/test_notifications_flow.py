@@ -57,7 +57,11 @@ def test_test_reminder_is_sent_and_listed(base_url: str) -> None:
 
     assert sorted(item["channel"] for item in queued["items"]) == ["email", "sms"]
     assert [item["id"] for item in again["items"]] == [item["id"] for item in queued["items"]]
-    sent = wait_for(lambda: [item for item in client.notifications()["items"] if item["status"] == "sent"])
+    # The two channels are sent independently: wait until both are.
+    sent = wait_for(
+        lambda: len(items := [item for item in client.notifications()["items"] if item["status"] == "sent"]) == 2 and items
+    )
+    assert sent, "both test reminders should be sent within the wait"
     assert sorted(item["channel"] for item in sent) == ["email", "sms"]
     assert all(item["provider_id"].startswith("console-") for item in sent)
     assert signed_in_client(base_url).notifications()["total"] == 0
