@@ -11,14 +11,15 @@
    "sending" and commits. Then it sends, and records the outcome in a second
    transaction.
 
-Delivery is at least once. A notifier that dies after the provider accepted a
-message but before the outcome was recorded leaves the row "sending". After
-the lease it is sent again, and the log notes the interrupted attempt. Neither
-SMTP nor Twilio's Messages API accepts an idempotency key, so a lost
-reminder is the only alternative, and a duplicate reminder is the cheaper
-mistake. Emails carry a Message-ID derived from the notification id, so a
-repeated copy has the same id. Each attempt counts against the SMS caps, so a
-resent SMS can never exceed them.
+A notifier that dies after the provider accepted a message but before the
+outcome was recorded leaves the row "sending". Neither SMTP nor Twilio's
+Messages API accepts an idempotency key, so after the lease the two channels
+part ways:
+- email is sent again (at least once): both copies carry the same Message-ID,
+  derived from the notification id, which mail clients use to drop duplicates;
+- SMS is not sent again (at most once): the row is marked failed with
+  error_code "interrupted", because nothing would stop a second, paid SMS.
+The delivery log shows the interrupted attempt either way.
 """
 
 from __future__ import annotations
@@ -287,13 +288,20 @@ class Notifier:
         return attempts
 
     def reclaim_interrupted(self) -> int:
-        """Queue again the notifications whose sender died mid-attempt (older than the lease)."""
+        """Settle notifications whose sender died mid-attempt (older than the lease).
+
+        Emails are queued again; SMS are marked failed, since a resent SMS
+        could reach the phone twice (see the module docstring).
+        """
         table = tables.notifications
         now = self.clock()
+        stale = sa.and_(
+            table.c.status == "sending", table.c.claimed_at < now - dt.timedelta(seconds=self.config.lease_seconds)
+        )
         with self.engine.begin() as conn:
-            rows = conn.execute(
+            requeued = conn.execute(
                 sa.update(table)
-                .where(table.c.status == "sending", table.c.claimed_at < now - dt.timedelta(seconds=self.config.lease_seconds))
+                .where(stale, table.c.channel != "sms")
                 .values(
                     status="queued",
                     due_at=now,
@@ -303,9 +311,23 @@ class Notifier:
                 )
                 .returning(table.c.notification_id)
             ).all()
-        for row in rows:
-            log.warning("interrupted attempt queued again", extra={"notification_id": str(row.notification_id)})
-        return len(rows)
+            abandoned = conn.execute(
+                sa.update(table)
+                .where(stale, table.c.channel == "sms")
+                .values(
+                    status="failed",
+                    error_code=INTERRUPTED,
+                    error="the attempt was interrupted after the SMS may have been accepted; it is not sent again, "
+                    "so the phone never gets it twice",
+                    updated_at=now,
+                )
+                .returning(table.c.notification_id)
+            ).all()
+        for row in requeued:
+            log.warning("interrupted email queued again", extra={"notification_id": str(row.notification_id)})
+        for row in abandoned:
+            log.warning("interrupted SMS not sent again", extra={"notification_id": str(row.notification_id)})
+        return len(requeued) + len(abandoned)
 
     def _claim(self) -> Any:
         """Claim the next due notification: returns its row, False when it was settled without sending, or None."""

@@ -411,7 +411,7 @@ class Crash(BaseException):
     """The process dies: nothing after the send runs."""
 
 
-def test_crash_between_send_and_log_is_sent_again(engine, provider_settings, directory, ledger, clock, twilio):
+def test_sms_crash_between_send_and_log_not_resent(engine, provider_settings, directory, ledger, clock, twilio):
     owner = directory.add(channels="sms")
     senders = build_senders(provider_settings)
 
@@ -434,12 +434,40 @@ def test_crash_between_send_and_log_is_sent_again(engine, provider_settings, dir
     clock.advance(seconds=CONFIG.lease_seconds - 1)
     assert restarted.send_due() == 0
     clock.advance(seconds=2)
+    assert restarted.send_due() == 0
+
+    [row] = log_of(engine, owner)
+    assert (row.status, row.attempts, row.error_code) == ("failed", 1, "interrupted")
+    # At most once for SMS: the provider accepted the first attempt, and no second one is made.
+    assert len(twilio.messages) == 1
+
+
+def test_email_crash_between_send_and_log_resent_same_id(engine, provider_settings, directory, ledger, clock, smtp):
+    owner = directory.add(channels="email")
+    senders = build_senders(provider_settings)
+
+    class SendThenCrash:
+        provider = "smtp"
+
+        def send(self, address, message, notification_id):
+            senders["email"].send(address, message, notification_id)
+            raise Crash()
+
+    crashing = Notifier(engine, {**senders, "email": SendThenCrash()}, directory, ledger, CONFIG, clock=clock)
+    deliver(crashing, record_due_soon(engine, owner))
+    clock.now = utc("2025-01-12T14:00")
+    with pytest.raises(Crash):
+        crashing.send_due()
+
+    restarted = make_notifier(engine, provider_settings, directory, ledger, clock)
+    clock.advance(seconds=CONFIG.lease_seconds + 1)
     assert restarted.send_due() == 1
 
     [row] = log_of(engine, owner)
     assert (row.status, row.attempts, row.error_code) == ("sent", 2, "interrupted")
-    # At least once: the provider accepted the first attempt too.
-    assert len(twilio.messages) == 2
+    copies = emails_to(smtp, directory, owner)
+    assert len(copies) == 2, "email is sent again after an interrupted attempt"
+    assert copies[0].message["Message-ID"] == copies[1].message["Message-ID"], "both copies share one Message-ID"
 
 
 def test_sms_caps_hold_under_concurrent_senders(engine, provider_settings, directory, ledger, clock, twilio):
