@@ -228,6 +228,11 @@ def test_relay_crash_before_checkpoint_applies_once(settings, engine, clean_prob
     recorded = append_events(engine, streams=3, per_stream=5)
     relay = Relay(engine, settings.amqp_uri)
     before = relay.load_checkpoint()
+    # The crash must hit mid-batch: wait until all 15 events are visible to
+    # followers (a write transaction elsewhere on the server can hide them).
+    wait_for(
+        lambda: len(relay.store.catch_up(before, limit=100)) >= len(recorded), 30, "the events to become visible"
+    )
 
     with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as connection:
         producer = Producer(connection.channel())
