@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,6 +34,9 @@ def reset_projections(engine: Engine) -> None:
     log.info("ledger projections reset")
 
 
+# Longest wait for events hidden by other transactions before replay ends.
+HORIZON_WAIT_SECONDS: Final = 30.0
+
 def replay(engine: Engine, progress: Callable[[int, int], None], batch_size: int = 500) -> int:
     """Reset the projections and follow the whole log from the start; return the events applied.
 
@@ -48,10 +53,16 @@ def replay(engine: Engine, progress: Callable[[int, int], None], batch_size: int
     done = 0
     progress(done, total)
     # The same steps as Follower.catch_up, one batch at a time so progress can be shown.
+    # A write transaction open anywhere on the server hides newer events for a
+    # while, so an empty batch before `total` means wait, not done.
+    deadline = time.monotonic() + HORIZON_WAIT_SECONDS
     while True:
         batch = follower.store.catch_up(checkpoint, limit=batch_size, event_types=EVENT_TYPES)
         if not batch:
-            break
+            if done >= total or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+            continue
         newest: dict[str, int] = {}
         for recorded in batch:
             newest[recorded.stream_id] = recorded.version
