@@ -328,12 +328,15 @@ def read_json_body(request: Request, limit: int) -> Any:
     if content_type and content_type != JSON_TYPE and not content_type.endswith("+json"):
         raise UnsupportedMediaType(request.mimetype)
     try:
-        data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, object_pairs_hook=_object_without_duplicates)
     except UnicodeDecodeError:
         raise FieldErrors([{"field": "body", "value": None, "detail": "The body is not UTF-8: send UTF-8 JSON."}]) from None
     except json.JSONDecodeError as error:
         detail = f"Malformed JSON at line {error.lineno} column {error.colno}: {error.msg}; send a valid JSON object."
         raise FieldErrors([{"field": "body", "value": None, "detail": detail}]) from None
+    except DuplicateKey as error:
+        detail = f"The key {error.key!r} appears more than once in an object: send each field once."
+        raise FieldErrors([{"field": error.key, "value": None, "detail": detail}]) from None
     except RecursionError:
         detail = f"JSON nested deeper than Python can parse: keep nesting under {MAX_JSON_DEPTH} levels."
         raise FieldErrors([{"field": "body", "value": None, "detail": detail}]) from None
@@ -342,6 +345,22 @@ def read_json_body(request: Request, limit: int) -> Any:
         raise FieldErrors([{"field": "body", "value": None, "detail": f"Invalid JSON value: {error}."}]) from None
     check_json_text(data, "", 0)
     return data
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Build a JSON object, rejecting a repeated key: which copy a parser keeps differs by parser."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(key)
+        result[key] = value
+    return result
 
 
 # Deeper bodies are rejected: no API body nests more than a few levels.

@@ -199,3 +199,16 @@ def test_deep_nesting_rejected():
     with pytest.raises(FieldErrors) as raised:
         check_json_text(nested, "", 0)
     assert "nested deeper" in raised.value.errors[0]["detail"]
+
+
+def test_duplicate_json_key_rejected():
+    from services.gateway.http import FieldErrors, read_json_body
+
+    body = b'{"principal": "1.00", "principal": "90000.00"}'
+    request = Request(EnvironBuilder(method="POST", data=body, content_type="application/json").get_environ())
+
+    with pytest.raises(FieldErrors) as raised:
+        read_json_body(request, 65536)
+
+    assert raised.value.errors[0]["field"] == "principal"
+    assert "more than once" in raised.value.errors[0]["detail"]
