@@ -1,7 +1,7 @@
 """Run every benchmark in turn: `python -m bench` (what `make bench` does).
 
 Each benchmark runs as its own process, measures its baseline in the same
-run and prints a Markdown table; copy a run's tables into docs/benchmarks.md
+run and prints a Markdown table. Copy a run's tables into docs/benchmarks.md
 with the date and the machine.
 """
 

@@ -20,7 +20,7 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    """One input is invalid: `field` names it, `value` is what was sent, the message says the fix."""
+    """One input is invalid: `field` names it, `value` is what was sent, and the message gives the fix."""
 
     def __init__(self, field: str, value: Any, detail: str) -> None:
         if isinstance(value, dict) and set(value) == {_JSON_VALUE} and isinstance(value[_JSON_VALUE], str):

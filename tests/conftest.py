@@ -8,65 +8,25 @@ default to 127.0.0.1.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
-from urllib.parse import quote, urlsplit, urlunsplit
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
-from loansyncro.config import Settings, load_settings
+from bench.common import throwaway_environment
+from loansyncro.config import Settings
 from loansyncro.db import make_engine
-from loansyncro.infra import admin_url
-
-BASE_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:5432/loansyncro")
-BASE_AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
-
-
-def _rabbitmqctl(*args: str) -> None:
-    executable = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    subprocess.run([executable, "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="session")
-def run_id() -> str:
-    return uuid.uuid4().hex[:10]
+def settings() -> Iterator[Settings]:
+    """Settings pointing at this session's own database and vhost, migrated and declared.
 
-
-@pytest.fixture(scope="session")
-def settings(run_id: str) -> Iterator[Settings]:
-    """Settings pointing at this session's own database and vhost, migrated and declared."""
-    from loansyncro.migrate import migrate
-
-    database = f"loansyncro_test_{run_id}"
-    vhost = f"loansyncro_test_{run_id}"
-    parts = urlsplit(BASE_DATABASE_URL)
-    database_url = urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
-    amqp = urlsplit(BASE_AMQP_URI)
-    amqp_uri = urlunsplit((amqp.scheme, amqp.netloc, f"/{quote(vhost, safe='')}", "", ""))
-
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, amqp.username or "guest", ".*", ".*", ".*")
-    previous = {key: os.environ.get(key) for key in ("DATABASE_URL", "AMQP_URI")}
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["AMQP_URI"] = amqp_uri
-    try:
-        current = load_settings()
-        migrate(current)
-        yield current
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        with psycopg.connect(admin_url(database_url), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        _rabbitmqctl("delete_vhost", vhost)
+    DATABASE_URL and AMQP_URI point at them for the whole session, so
+    processes the tests start use them too.
+    """
+    with throwaway_environment("loansyncro_test") as own:
+        yield own
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +53,6 @@ def isolated_settings() -> Iterator[Settings]:
     on the session's database the end-to-end system may be running, and its
     relay and services would take part in the test.
     """
-    from bench.common import throwaway_environment
-
     with throwaway_environment("loansyncro_test_isolated") as isolated:
         yield isolated
 

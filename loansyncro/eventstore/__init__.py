@@ -1,6 +1,6 @@
 """Append-only event store on PostgreSQL.
 
-One table holds every event: a global position, a unique event id, the stream
+One table contains every event: a global position, a unique event id, the stream
 and its version (unique per stream), the type, the schema version, JSON data
 and metadata, and when it occurred and was recorded.
 """

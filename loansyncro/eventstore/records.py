@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class NewEvent:
-    """An event about to be appended. Data holds Python values; the contract encodes them."""
+    """An event about to be appended. Data contains Python values, which the contract encodes."""
 
     event_type: str
     data: dict[str, Any]
@@ -20,7 +20,7 @@ class NewEvent:
 
 @dataclass(frozen=True, order=True)
 class Checkpoint:
-    """Where a follower of the whole log has read up to.
+    """Position up to which a follower of the whole log has read.
 
     Followers read in (transaction id, position) order, not position alone:
     positions are taken when a row is inserted but become visible at commit,

@@ -131,7 +131,7 @@ class EventStore:
                 with self.engine.begin() as own:
                     recorded = self._guarded_insert(own, stream_type, stream_id, expected_version, new_events)
             except sa.exc.IntegrityError:
-                recorded = []  # lost a race: the general path below tells which one
+                recorded = []  # Lost a race: the general path below finds out which one.
             if recorded:
                 return recorded
         if conn is not None:

@@ -92,7 +92,7 @@ IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 # Printable ASCII without spaces; long enough for a UUID or a client's own scheme.
 IDEMPOTENCY_KEY_PATTERN: Final = re.compile(r"^[\x21-\x7e]{8,128}$")
 REQUEST_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Where the gateway's worker setup leaves the request id for `handle`.
+# WSGI environ key under which the worker setup leaves the request id for `handle`.
 CORRELATION_ID_ENVIRON_KEY: Final = "loansyncro.correlation_id"
 # Applied to every response: the API returns JSON only, so nothing may be framed, run or sniffed.
 SECURITY_HEADERS: Final = {

@@ -294,16 +294,16 @@ def limit_overdue_alerts(occasions: Sequence[Occasion]) -> list[Occasion]:
     alerts once the earlier ones are paid.
     """
     overdue: dict[Any, list[Occasion]] = {}
-    kept: list[Occasion] = []
+    limited: list[Occasion] = []
     for occasion in occasions:
         if occasion.event_type == "InstallmentOverdue":
             overdue.setdefault(occasion.data["loan_id"], []).append(occasion)
         else:
-            kept.append(occasion)
+            limited.append(occasion)
     for loan_occasions in overdue.values():
         loan_occasions.sort(key=lambda occasion: occasion.data["installment_number"])
-        kept.extend(loan_occasions[:MAX_OVERDUE_ALERTS_PER_LOAN])
-    return kept
+        limited.extend(loan_occasions[:MAX_OVERDUE_ALERTS_PER_LOAN])
+    return limited
 
 
 class DueDateScanner:

@@ -34,7 +34,7 @@ def reset_projections(engine: Engine) -> None:
     log.info("ledger projections reset")
 
 
-# Longest wait for events hidden by other transactions before replay ends.
+# Maximum seconds replay waits for events hidden by other transactions.
 HORIZON_WAIT_SECONDS: Final = 30.0
 
 def replay(engine: Engine, progress: Callable[[int, int], None], batch_size: int = 500) -> int:

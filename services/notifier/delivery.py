@@ -17,8 +17,9 @@ Messages API accepts an idempotency key, so after the lease the two channels
 part ways:
 - email is sent again (at least once): both copies carry the same Message-ID,
   derived from the notification id, which mail clients use to drop duplicates;
-- SMS is not sent again (at most once): the row is marked failed with
-  error_code "interrupted", because nothing would stop a second, paid SMS.
+- SMS is not sent again (at most once): `reclaim_interrupted` marks the row
+  failed with error_code "interrupted", because nothing would stop a second,
+  paid SMS.
 The delivery log shows the interrupted attempt either way.
 """
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 PASSWORD = "violet tractor sings at dawn"
 
 
-# Its own accounts process must be the only one answering "accounts" RPCs.
+# Its own accounts process must be the only one handling "accounts" RPCs.
 @pytest.fixture(scope="module")
 def settings(isolated_settings):
     return isolated_settings

@@ -411,7 +411,7 @@ class Crash(BaseException):
     """The process dies: nothing after the send runs."""
 
 
-def test_sms_crash_between_send_and_log_not_resent(engine, provider_settings, directory, ledger, clock, twilio):
+def test_interrupted_sms_not_resent(engine, provider_settings, directory, ledger, clock, twilio):
     owner = directory.add(channels="sms")
     senders = build_senders(provider_settings)
 
@@ -442,7 +442,7 @@ def test_sms_crash_between_send_and_log_not_resent(engine, provider_settings, di
     assert len(twilio.messages) == 1
 
 
-def test_email_crash_between_send_and_log_resent_same_id(engine, provider_settings, directory, ledger, clock, smtp):
+def test_interrupted_email_resent_same_id(engine, provider_settings, directory, ledger, clock, smtp):
     owner = directory.add(channels="email")
     senders = build_senders(provider_settings)
 

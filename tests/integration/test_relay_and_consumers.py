@@ -173,11 +173,11 @@ def probe_process(tmp_path) -> Iterator[Callable[..., ProbeProcess]]:
 
 
 def exactly_once(engine: sa.Engine, recorded: list[RecordedEvent]) -> Callable[[], bool]:
-    wanted = {str(event.event_id) for event in recorded}
+    expected_ids = {str(event.event_id) for event in recorded}
 
     def check() -> bool:
         counts = probe.applied_counts(engine)
-        return all(counts.get(event_id) == 1 for event_id in wanted)
+        return all(counts.get(event_id) == 1 for event_id in expected_ids)
 
     return check
 

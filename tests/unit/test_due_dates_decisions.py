@@ -145,7 +145,7 @@ def test_backdated_loan_alerts_earliest_installments_only():
     ]
     due_soon = Occasion("InstallmentDueSoon", uuid.uuid4(), {"loan_id": loan, "installment_number": 9})
 
-    kept = limit_overdue_alerts([*overdue, due_soon])
+    limited = limit_overdue_alerts([*overdue, due_soon])
 
-    assert [o.data["installment_number"] for o in kept if o.event_type == "InstallmentOverdue"] == [3, 4, 5]
-    assert due_soon in kept
+    assert [o.data["installment_number"] for o in limited if o.event_type == "InstallmentOverdue"] == [3, 4, 5]
+    assert due_soon in limited

@@ -164,13 +164,13 @@ def test_cors_origins_validated():
 def test_session_cache_is_keyed_by_user_and_session():
     from services.gateway.auth import SessionCache
 
-    asked: list[tuple[str, str]] = []
+    checked: list[tuple[str, str]] = []
     cache = SessionCache(ttl_seconds=60)
-    cache.check("session-1", "alice", lambda user, session: asked.append((user, session)))
-    cache.check("session-1", "alice", lambda user, session: asked.append((user, session)))
-    cache.check("session-1", "bob", lambda user, session: asked.append((user, session)))
+    cache.check("session-1", "alice", lambda user, session: checked.append((user, session)))
+    cache.check("session-1", "alice", lambda user, session: checked.append((user, session)))
+    cache.check("session-1", "bob", lambda user, session: checked.append((user, session)))
 
-    assert asked == [("alice", "session-1"), ("bob", "session-1")]
+    assert checked == [("alice", "session-1"), ("bob", "session-1")]
 
 
 @pytest.mark.parametrize(
