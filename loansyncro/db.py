@@ -48,9 +48,10 @@ def make_engine(settings: Settings, *, role: str | None = "", pool_size: int | N
     """Create an engine; each new connection switches to `role` (default: the service role).
 
     Pass role=None to keep the login role, as migrations and test fixtures do.
-    The pool keeps `pool_size` connections (default DATABASE_POOL_SIZE) and
-    opens as many again under load. PostgreSQL allows 100 connections by
-    default, shared by every process of a deployment.
+    The pool keeps up to `pool_size` connections (default DATABASE_POOL_SIZE)
+    open and opens no more: under load a worker waits for a free connection.
+    PostgreSQL allows 100 connections by default, shared by every process of
+    a deployment.
     """
     if pool_size is None:
         pool_size = settings.database_pool_size
@@ -58,7 +59,11 @@ def make_engine(settings: Settings, *, role: str | None = "", pool_size: int | N
     engine = sa.create_engine(
         settings.sqlalchemy_url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: SQLAlchemy closes an overflow connection as soon as it is
+        # returned, so a burst wider than the pool connected and disconnected
+        # on nearly every query (a new server process each time). Queries are
+        # short, so waiting for a pooled connection is far cheaper.
+        max_overflow=0,
         # No ping per checkout: it costs a round trip on every transaction. A
         # connection that died with its server fails once, and SQLAlchemy then
         # discards the whole pool (optimistic disconnect handling).
