@@ -12,7 +12,9 @@ from nameko.exceptions import registry as remote_error_registry
 from nameko.exceptions import get_module_path
 from nameko.extensions import DependencyProvider
 from nameko.messaging import consume
-from nameko.rpc import rpc as nameko_rpc
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY
+from nameko.rpc import Responder, Rpc, RpcProxy, get_rpc_exchange
 from sqlalchemy.engine import Engine
 
 from loansyncro.config import Settings, load_settings
@@ -37,8 +39,55 @@ def rpc(method: Any = None, **options: Any) -> Any:
     """
     options.setdefault("expected_exceptions", CROSS_SERVICE_ERRORS)
     if method is None:
-        return nameko_rpc(**options)
-    return nameko_rpc(**options)(method)
+        return _Rpc.decorator(**options)
+    return _Rpc.decorator(**options)(method)
+
+
+def rpc_proxy(service: str) -> RpcProxy:
+    """An RPC proxy whose requests are published without waiting for the broker's confirm.
+
+    For callers that wait for the reply with a timeout and send an idempotency
+    key with every state-changing call, as the gateway does. A request the
+    broker loses then surfaces as a timeout (504), which the client retries
+    safely with the same Idempotency-Key. The confirm would cost a broker round
+    trip per call and only tell apart a service whose queue was never
+    declared (nameko's UnknownService); a stopped service keeps its queue, so
+    it times out either way.
+    """
+    return RpcProxy(service, use_confirms=False)
+
+
+class _UnconfirmedPublisher(Publisher):
+    use_confirms = False
+
+
+class _Responder(Responder):
+    publisher_cls = _UnconfirmedPublisher
+
+
+class _Rpc(Rpc):
+    """nameko's RPC entrypoint, with replies published without publisher confirms.
+
+    The caller waits for the reply with a timeout, and the request message is
+    acknowledged only after the reply was handed to the broker, as in nameko.
+    A lost reply looks to the caller like a slow service: it gets a 504 and
+    retries with the same idempotency key. Waiting for the confirm would hold
+    every worker for one more broker round trip.
+    """
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        config = self.container.config
+        responder = _Responder(
+            config[AMQP_URI_CONFIG_KEY],
+            get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.rpc_consumer.queue_consumer.ack_message(message)
+        return result, exc_info
 
 
 class Persistence:

@@ -10,7 +10,7 @@ from services.gateway.http import Reply, RequestContext, route
 
 
 class AccountsApi:
-    # `accounts_rpc` (RpcProxy) and `gateway` (shared state) come from GatewayBase.
+    # `accounts_rpc` (an RPC proxy) and `gateway` (shared state) come from GatewayBase.
     accounts_rpc: Any
     gateway: Any
 

@@ -9,13 +9,13 @@ import eventlet
 import sqlalchemy as sa
 from kombu import Connection
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
 from loansyncro.config import Settings, load_settings
 from loansyncro.db import make_engine
 from loansyncro.errors import NotFound
+from loansyncro.service_kit import rpc_proxy
 from services.gateway.auth import SessionCache, TokenVerifier
 from services.gateway.http import (
     http,
@@ -84,7 +84,7 @@ class GatewayBase:
     """Base of GatewayService: what `http.route` needs, plus the gateway's own endpoints."""
 
     gateway = Gateway()
-    accounts_rpc = RpcProxy("accounts")
+    accounts_rpc = rpc_proxy("accounts")
 
     # --- what route() calls -----------------------------------------------------------
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import marshmallow
 from marshmallow import fields
-from nameko.rpc import RpcProxy
 
+from loansyncro.service_kit import rpc_proxy
 from services.gateway.http import Reply, RequestContext, route
 
 
@@ -22,7 +22,7 @@ class DashboardQuery(marshmallow.Schema):
 
 
 class DashboardApi:
-    dashboard_rpc = RpcProxy("ledger")
+    dashboard_rpc = rpc_proxy("ledger")
 
     @route("GET", "/api/v1/dashboard", query=DashboardQuery, summary="Totals per currency, upcoming, overdue and charts", tag="dashboard")
     def dashboard(self, ctx: RequestContext) -> Reply:

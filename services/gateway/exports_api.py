@@ -20,9 +20,9 @@ import marshmallow
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from marshmallow import fields
-from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
+from loansyncro.service_kit import rpc_proxy
 from loansyncro.statements import StatementOptions, history_json, loans_csv, render_statement_pdf, repayments_csv, schedule_csv
 from services.gateway.http import Reply, RequestContext, route
 
@@ -73,7 +73,7 @@ def export_filename(kind: str, as_of: str, extension: str) -> str:
 
 
 class ExportsApi:
-    statements_rpc = RpcProxy("ledger")
+    statements_rpc = rpc_proxy("ledger")
 
     def _statement(self, ctx: RequestContext) -> tuple[dict[str, Any], Mapping[str, Any]]:
         """Fetch the user's profile and the ledger's statement data for the request's filters."""

@@ -2,11 +2,11 @@
 
 How to add a route mixin (for example `services/gateway/loans_api.py`):
 
-    from nameko.rpc import RpcProxy
+    from loansyncro.service_kit import rpc_proxy
     from services.gateway.http import Reply, RequestContext, route
 
     class LoansApi:
-        loans_rpc = RpcProxy("loans")
+        loans_rpc = rpc_proxy("loans")
 
         @route("POST", "/api/v1/loans", body=LoanInput, response=LoanOutput, status=201,
                summary="Create a loan", tag="loans")

@@ -15,9 +15,9 @@ from typing import Any
 
 import marshmallow
 from marshmallow import fields
-from nameko.rpc import RpcProxy
 
 from loansyncro.errors import NotFound
+from loansyncro.service_kit import rpc_proxy
 from services.gateway.http import Reply, RequestContext, route
 
 log = logging.getLogger(__name__)
@@ -103,9 +103,9 @@ def _plain(loaded: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class LoansApi:
-    loans_rpc = RpcProxy("loans")
-    repayments_rpc = RpcProxy("repayments")
-    ledger_rpc = RpcProxy("ledger")
+    loans_rpc = rpc_proxy("loans")
+    repayments_rpc = rpc_proxy("repayments")
+    ledger_rpc = rpc_proxy("ledger")
 
     def user_time_zone(self, ctx: RequestContext) -> str | None:
         """Return the user's IANA time zone from their profile, cached per process; None means UTC.

@@ -6,8 +6,8 @@ from typing import Any
 
 import marshmallow
 from marshmallow import fields
-from nameko.rpc import RpcProxy
 
+from loansyncro.service_kit import rpc_proxy
 from services.gateway.http import Reply, RequestContext, route
 
 
@@ -21,7 +21,7 @@ def _plain(loaded: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class NotificationsApi:
-    notifier_rpc = RpcProxy("notifier")
+    notifier_rpc = rpc_proxy("notifier")
 
     @route(
         "GET",
