@@ -21,7 +21,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -140,15 +141,20 @@ class Follower:
         # An advisory lock, unlike a row lock held across the batch, gives the
         # session no transaction id, so it cannot hold back the snapshot xmin
         # that every follower of the store reads up to. Each step below runs in
-        # its own short transaction.
-        with self.engine.connect() as lock_conn:
-            if not lock_conn.execute(_TRY_LOCK, {"key": f"consumer:{self.name}"}).scalar_one():
-                lock_conn.rollback()
+        # its own short transaction on the lock's connection, so a catch-up
+        # holds one pooled connection. With a second one, several followers of
+        # one process could fill the pool and each wait for a connection
+        # another holds.
+        with self.engine.connect() as conn:
+            if not conn.execute(_TRY_LOCK, {"key": f"consumer:{self.name}"}).scalar_one():
+                conn.rollback()
                 return 0
-            lock_conn.commit()
+            conn.commit()
             try:
                 while True:
-                    batch = self.store.catch_up(self._load_checkpoint(), limit=limit, event_types=sorted(self.handlers))
+                    checkpoint = self._load_checkpoint(conn)
+                    batch = self.store.catch_up(checkpoint, limit=limit, event_types=sorted(self.handlers), conn=conn)
+                    conn.commit()
                     if not batch:
                         return scanned
 
@@ -157,15 +163,16 @@ class Follower:
                     for recorded in batch:
                         newest[recorded.stream_id] = recorded
                     for stream_id, recorded in newest.items():
-                        self.apply_through(stream_id, recorded.version)
+                        self.apply_through(stream_id, recorded.version, conn=conn)
 
-                    self._save_checkpoint(batch[-1].checkpoint)
+                    self._save_checkpoint(batch[-1].checkpoint, conn)
                     scanned += len(batch)
                     if len(batch) < limit:
                         return scanned
             finally:
-                lock_conn.execute(_UNLOCK, {"key": f"consumer:{self.name}"})
-                lock_conn.commit()
+                conn.rollback()
+                conn.execute(_UNLOCK, {"key": f"consumer:{self.name}"})
+                conn.commit()
 
     def catch_up_stream(self, stream_id: str) -> Outcome:
         """Apply everything the store holds for one stream; used to read one's own writes."""
@@ -213,16 +220,25 @@ class Follower:
     # Applying -------------------------------------------------------------
 
     def apply_through(
-        self, stream_id: str, version: int, known: Mapping[int, RecordedEvent] | None = None
+        self,
+        stream_id: str,
+        version: int,
+        known: Mapping[int, RecordedEvent] | None = None,
+        *,
+        conn: Connection | None = None,
     ) -> Outcome:
-        """Apply the stream up to `version`, retrying failed handlers, then parking the event."""
+        """Apply the stream up to `version`, retrying failed handlers, then parking the event.
+
+        Each attempt is one transaction, on `conn` when given (it must have no
+        transaction open), else on a pooled connection.
+        """
         for attempt in range(1, self.attempts + 1):
             try:
-                with self.engine.begin() as conn:
-                    return self._apply_through(conn, stream_id, version, known or {})
+                with self._transaction(conn) as tx:
+                    return self._apply_through(tx, stream_id, version, known or {})
             except HandlerFailed as failure:
                 if attempt == self.attempts:
-                    self._park(failure, attempt)
+                    self._park(failure, attempt, conn)
                     return "parked"
                 delay = min(self.base_delay * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
                 delay *= random.uniform(0.5, 1.0)  # jitter keeps replicas from retrying in step
@@ -245,6 +261,15 @@ class Follower:
                 )
                 return "deferred"
         raise AssertionError("unreachable")
+
+    @contextmanager
+    def _transaction(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is None:
+            with self.engine.begin() as own:
+                yield own
+        else:
+            with conn.begin():
+                yield conn
 
     def _apply_through(
         self, conn: Connection, stream_id: str, version: int, known: Mapping[int, RecordedEvent]
@@ -312,11 +337,11 @@ class Follower:
             is not None
         )
 
-    def _park(self, failure: HandlerFailed, attempts: int) -> None:
+    def _park(self, failure: HandlerFailed, attempts: int, conn: Connection | None = None) -> None:
         dead = self.tables.dead_letters
         event = failure.event
-        with self.engine.begin() as conn:
-            conn.execute(
+        with self._transaction(conn) as tx:
+            tx.execute(
                 pg_insert(dead)
                 .values(
                     consumer=self.name,
@@ -351,17 +376,16 @@ class Follower:
 
     # Checkpoint -----------------------------------------------------------
 
-    def _load_checkpoint(self) -> Checkpoint:
+    def _load_checkpoint(self, conn: Connection) -> Checkpoint:
         table = self.tables.checkpoints
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(table.c.transaction_id, table.c.position).where(table.c.consumer == self.name)
-            ).first()
+        row = conn.execute(
+            sa.select(table.c.transaction_id, table.c.position).where(table.c.consumer == self.name)
+        ).first()
         return Checkpoint() if row is None else Checkpoint(row.transaction_id, row.position)
 
-    def _save_checkpoint(self, checkpoint: Checkpoint) -> None:
+    def _save_checkpoint(self, checkpoint: Checkpoint, conn: Connection) -> None:
         table = self.tables.checkpoints
-        with self.engine.begin() as conn:
+        with conn.begin():
             conn.execute(
                 pg_insert(table)
                 .values(consumer=self.name, transaction_id=checkpoint.transaction_id, position=checkpoint.position)

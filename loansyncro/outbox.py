@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     settings: Settings = load_settings()
     configure_logging("relay", settings.log_level, settings.log_format)
     relay = Relay(
+        # The leader lock's connection, plus one for each step while the lock is held.
         make_engine(settings, pool_size=2),
         settings.amqp_uri,
         name=args.name,

@@ -366,6 +366,10 @@ class Notifier:
     def _reason_not_to_send(self, conn: Connection, row: Any, now: dt.datetime) -> tuple[str, str] | None:
         content = row.content
         if row.purpose == domain.REMINDER:
+            # NOTE: this RPC runs inside the claim's transaction, which holds a
+            # row lock and so a transaction id. Until the reply (at most
+            # RPC_TIMEOUT) that id holds back the snapshot xmin every
+            # follower of the event store reads up to.
             try:
                 outstanding = self.ledger.is_installment_outstanding(
                     content["loan_id"], content["installment_number"], content["due_date"]

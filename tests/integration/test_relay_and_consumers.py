@@ -319,6 +319,20 @@ def test_catch_up_applies_events_whose_messages_were_lost(engine, clean_probe):
     assert_each_applied_once(engine, recorded)
 
 
+def test_catch_up_works_on_a_pool_of_one(settings, engine, clean_probe):
+    recorded = append_events(engine, streams=2, per_stream=3)
+    # A catch-up that needed a second connection while holding its lock's
+    # connection would wait out the pool timeout here and then fail.
+    single = sa.create_engine(settings.sqlalchemy_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    follower = probe.follower(single)
+    try:
+        wait_for(lambda: follower.catch_up(limit=4) >= 0 and exactly_once(engine, recorded)(), 30, "catch-up")
+    finally:
+        single.dispose()
+
+    assert_each_applied_once(engine, recorded)
+
+
 def test_queue_holds_events_published_before_consumer_starts(settings, engine, clean_probe, probe_process):
     with RelayThread(engine, settings.amqp_uri) as relay:
         recorded = append_events(engine, streams=2, per_stream=5)
