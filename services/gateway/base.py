@@ -14,7 +14,6 @@ from werkzeug.wrappers import Request, Response
 
 from loansyncro.config import Settings, load_settings
 from loansyncro.db import make_engine
-from loansyncro.errors import NotFound
 from loansyncro.service_kit import rpc_proxy
 from services.gateway.auth import SessionCache, TokenVerifier
 from services.gateway.http import (
@@ -27,7 +26,6 @@ from services.gateway.http import (
     correlation_id_of,
     cors_preflight,
     decorate_response,
-    error_reply,
     problem,
     route,
 )
@@ -167,15 +165,10 @@ class GatewayBase:
 
     # --- fallbacks ----------------------------------------------------------------------
 
-    @http("GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD", "/<path:unmatched_path>")
-    def unmatched(self, request: Request, unmatched_path: str) -> Response:
-        """Handle CORS preflights, and return a problem 404 for every unknown path."""
-        if request.method == "OPTIONS":
-            return cors_preflight(self.gateway.settings, request)
-        correlation_id = correlation_id_of(request)
-        response = error_reply(NotFound("path", "/" + unmatched_path), correlation_id).to_response()
-        decorate_response(response, self.gateway.settings, request, correlation_id)
-        return response
+    @http("OPTIONS", "/<path:any_path>")
+    def preflight(self, request: Request, any_path: str) -> Response:
+        """Handle CORS preflights on every path. ProblemWsgiApp handles other requests that match no route."""
+        return cors_preflight(self.gateway.settings, request)
 
 
 __all__ = ["GatewayBase", "call"]

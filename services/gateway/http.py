@@ -47,16 +47,17 @@ from typing import Any, Final
 
 import eventlet
 import marshmallow
+import werkzeug.exceptions
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer
+from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 import loansyncro.service_kit  # noqa: F401 - registers the cross-service errors with nameko
 from loansyncro import logs
-from loansyncro.config import Settings
+from loansyncro.config import Settings, load_settings
 from loansyncro.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -69,12 +70,56 @@ CLIENT_SOCKET_TIMEOUT: Final = 30.0
 
 
 class TimedWebServer(WebServer):
-    """nameko's web server with a timeout on idle client sockets."""
+    """nameko's web server with a timeout on idle client sockets and problem JSON for unrouted requests."""
+
+    def get_wsgi_app(self) -> Any:
+        return ProblemWsgiApp(self)
 
     def get_wsgi_server(self, sock: Any, wsgi_app: Any, *args: Any, **kwargs: Any) -> Any:
         server = super().get_wsgi_server(sock, wsgi_app, *args, **kwargs)
         server.socket_timeout = float(self.container.config.get("CLIENT_SOCKET_TIMEOUT", CLIENT_SOCKET_TIMEOUT))
         return server
+
+
+class ProblemWsgiApp(WsgiApp):
+    """nameko's WSGI app, which returns problem JSON for requests that match no route.
+
+    nameko returns werkzeug's HTML error page when the URL map has no rule
+    for the path and method. The gateway's catch-all route takes only
+    OPTIONS (CORS preflights on any path). So a method that the path has no
+    rule for gets a 405 listing the allowed methods, and an unknown path gets a 404.
+    """
+
+    def __init__(self, server: WebServer) -> None:
+        super().__init__(server)
+        self.settings = load_settings()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except werkzeug.exceptions.MethodNotAllowed as error:
+            valid = set(error.valid_methods or ())
+            if valid - {"OPTIONS", "HEAD"}:
+                allowed = sorted(valid | ({"HEAD"} if "GET" in valid else set()))
+                response = self._problem(request, MethodNotAllowed(request.method, request.path, allowed))
+            else:  # only the OPTIONS catch-all matched: no route serves this path
+                response = self._problem(request, NotFound("path", request.path))
+            return response(environ, start_response)
+        except werkzeug.exceptions.NotFound:
+            return self._problem(request, NotFound("path", request.path))(environ, start_response)
+        except werkzeug.exceptions.HTTPException as error:  # a redirect to the canonical URL
+            return error(environ, start_response)
+
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+    def _problem(self, request: Request, error: Exception) -> Response:
+        correlation_id = correlation_id_of(request)
+        response = error_reply(error, correlation_id).to_response()
+        decorate_response(response, self.settings, request, correlation_id)
+        return response
 
 
 class TimedHttpRequestHandler(HttpRequestHandler):
@@ -123,6 +168,16 @@ class UnsupportedMediaType(Exception):
         self.content_type = content_type
 
 
+class MethodNotAllowed(Exception):
+    """The path exists, but not for this HTTP method."""
+
+    def __init__(self, method: str, path: str, allowed: list[str]) -> None:
+        super().__init__(method, path, allowed)
+        self.method = method
+        self.path = path
+        self.allowed = allowed
+
+
 class FieldErrors(Exception):
     """Several invalid fields at once, as marshmallow reports them."""
 
@@ -144,6 +199,7 @@ ERROR_STATUS: Final[tuple[tuple[type[BaseException], ErrorMapping], ...]] = (
     (FieldErrors, ErrorMapping(422, "validation-failed", "The request contains invalid fields")),
     (ValidationFailed, ErrorMapping(422, "validation-failed", "The request contains invalid fields")),
     (NotFound, ErrorMapping(404, "not-found", "Resource not found")),
+    (MethodNotAllowed, ErrorMapping(405, "method-not-allowed", "Method not allowed")),
     (Conflict, ErrorMapping(409, "conflict", "The request conflicts with the current state")),
     (Unauthorized, ErrorMapping(401, "unauthorized", "Authentication required")),
     (RateLimited, ErrorMapping(429, "rate-limited", "Too many requests")),
@@ -185,8 +241,13 @@ class Reply:
     content_type: str = JSON_TYPE
 
     def to_response(self) -> Response:
-        body = "" if self.payload is None else json.dumps(self.payload, default=to_json, ensure_ascii=False)
-        response = Response(body, status=self.status, content_type=self.content_type)
+        if self.payload is None:
+            # An empty body (204) has no media type to announce.
+            response = Response(status=self.status)
+            response.headers.pop("Content-Type", None)
+        else:
+            body = json.dumps(self.payload, default=to_json, ensure_ascii=False)
+            response = Response(body, status=self.status, content_type=self.content_type)
         for name, value in self.headers.items():
             response.headers[name] = value
         return response
@@ -253,6 +314,11 @@ def error_reply(error: BaseException, correlation_id: str | None) -> Reply:
     if isinstance(error, RateLimited):
         reply = problem(mapping.status, mapping.slug, mapping.title, str(error))
         reply.headers["Retry-After"] = str(error.retry_after_seconds)
+        return reply
+    if isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(error.allowed)
+        reply = problem(mapping.status, mapping.slug, mapping.title, f"{error.method} is not allowed on {error.path}: use {allowed}.")
+        reply.headers["Allow"] = allowed
         return reply
     if isinstance(error, RequestTooLarge):
         detail = f"The body is larger than {error.limit} bytes: send a smaller request."

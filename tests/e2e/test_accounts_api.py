@@ -350,6 +350,30 @@ def test_unknown_path_and_query_give_problems(base_url):
     assert_problem(client.request("GET", "/api/v1/me/profile?admin=true"), 422, "admin")
 
 
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "TRACE", "PROPFIND"])
+def test_wrong_method_gives_405_problem(base_url, method):
+    response = requests.request(method, f"{base_url}/api/v1/me/profile", timeout=30)
+    problem = assert_problem(response, 405)
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS, PATCH"
+    assert method in problem["detail"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "TRACE"])
+def test_unknown_path_gives_404_for_any_method(base_url, method):
+    response = requests.request(method, f"{base_url}/api/v1/nothing-here", timeout=30)
+    problem = assert_problem(response, 404)
+    assert "/api/v1/nothing-here" in problem["detail"]
+
+
+def test_empty_reply_has_no_content_type(base_url):
+    client, _, _ = signed_in(base_url)
+    response = client.request("DELETE", "/api/v1/sessions/current")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert "Content-Type" not in response.headers
+
+
 # --- idempotency -----------------------------------------------------------------------
 
 
