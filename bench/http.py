@@ -98,9 +98,10 @@ class KeepAliveClient:
     """One HTTP/1.1 keep-alive connection that sends the same request over and over.
 
     The load generator shares the two cores with the servers, so it must cost
-    little per request. The `requests` library spends about as much CPU per
-    request as the bare endpoint itself and capped that endpoint's measured
-    rate; writing prepared bytes and reading one response costs a fraction of it.
+    little per request. With the `requests` library it spent about twice the
+    bare endpoint's CPU per request (measured with top on this benchmark), so
+    it capped that endpoint's rate. Writing prepared bytes and reading one
+    response costs a fraction of that.
     """
 
     def __init__(self, port: int, request: bytes) -> None:
