@@ -231,7 +231,7 @@ def rpc_load(amqp_uri: str, user_id: str, count: int, concurrency: int, time_lim
 
 def run(count: int, sign_in_count: int, concurrency: int, time_limit: float) -> list[Result]:
     from bench.common import throwaway_environment
-    from loansyncro.devserver import NAMEKO_CONFIG, ServiceGroup
+    from loansyncro.devserver import ServiceGroup
 
     with throwaway_environment("loansyncro_bench_http") as settings, tempfile.TemporaryDirectory() as log_dir:
         gateway_port, bare_port, constant_port = free_port(), free_port(), free_port()

@@ -9,6 +9,9 @@ of the stream become unreadable while the log stays append-only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Final
+
 import marshmallow
 from marshmallow import fields
 
@@ -51,6 +54,33 @@ class ReminderPreferencesChanged(marshmallow.Schema):
     # Local times "HH:MM" in the user's time zone between which nothing is sent; both or neither.
     quiet_hours_start = fields.String(load_default=None, allow_none=True)
     quiet_hours_end = fields.String(load_default=None, allow_none=True)
+
+
+# Largest number of days before a due date a reminder may be asked for.
+MAX_DAYS_BEFORE: Final = 60
+
+
+@dataclass(frozen=True)
+class ReminderPreferences:
+    """Reminder preferences as a ReminderPreferencesChanged event sets them; the defaults hold until the first one."""
+
+    channels: str = "email"
+    days_before: tuple[int, ...] = (3, 1)
+    overdue_alerts: bool = True
+    overdue_repeat_days: int | None = 7
+    quiet_hours_start: str | None = None
+    quiet_hours_end: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "channels": self.channels,
+            "days_before": list(self.days_before),
+            "overdue_alerts": self.overdue_alerts,
+            "overdue_repeat_days": self.overdue_repeat_days,
+            "quiet_hours": (
+                {"start": self.quiet_hours_start, "end": self.quiet_hours_end} if self.quiet_hours_start else None
+            ),
+        }
 
 
 @contract("PasswordChanged")

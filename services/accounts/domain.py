@@ -18,6 +18,7 @@ import babel
 from babel.numbers import is_currency
 
 from loansyncro.errors import Conflict, NotFound, ValidationFailed
+from loansyncro.events.accounts import MAX_DAYS_BEFORE, ReminderPreferences
 
 # A pragmatic subset of RFC 5321: local@domain with a dot in the domain, no spaces.
 EMAIL_PATTERN: Final = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -27,7 +28,6 @@ E164_PATTERN: Final = re.compile(r"^\+[1-9]\d{6,14}$")
 HH_MM_PATTERN: Final = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_DISPLAY_NAME_LENGTH: Final = 100
 CHANNELS: Final = ("email", "sms", "both", "none")
-MAX_DAYS_BEFORE: Final = 60
 MAX_REMINDER_DAYS: Final = 10
 MAX_OVERDUE_REPEAT_DAYS: Final = 30
 PROFILE_FIELDS: Final = ("email", "display_name", "phone", "time_zone", "currency", "locale")
@@ -41,27 +41,6 @@ class Profile:
     time_zone: str = "UTC"
     currency: str = "EUR"
     locale: str = "en"
-
-
-@dataclass(frozen=True)
-class ReminderPreferences:
-    channels: str = "email"
-    days_before: tuple[int, ...] = (3, 1)
-    overdue_alerts: bool = True
-    overdue_repeat_days: int | None = 7
-    quiet_hours_start: str | None = None
-    quiet_hours_end: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "channels": self.channels,
-            "days_before": list(self.days_before),
-            "overdue_alerts": self.overdue_alerts,
-            "overdue_repeat_days": self.overdue_repeat_days,
-            "quiet_hours": (
-                {"start": self.quiet_hours_start, "end": self.quiet_hours_end} if self.quiet_hours_start else None
-            ),
-        }
 
 
 @dataclass(frozen=True)

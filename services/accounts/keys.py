@@ -1,7 +1,7 @@
 """Key files: the access-token signing key pair and the two symmetric server secrets.
 
 Accounts alone reads the private signing key and the secrets; the gateway reads
-only the public key files, through `load_public_keys`. When a file is missing
+only the public key files, through `loansyncro.token_keys.load_public_keys`. When a file is missing
 and `generate_missing_keys` is set (development and tests), it is created with
 mode 0600 under an exclusive lock, so processes starting together agree on one key.
 """
@@ -10,32 +10,22 @@ from __future__ import annotations
 
 import base64
 import fcntl
-import hashlib
-import json
 import logging
 import os
 import secrets
-from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from loansyncro.config import ConfigError, Settings
+from loansyncro.token_keys import key_id
 
 log = logging.getLogger(__name__)
 
 SECRET_BYTES = 32
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """Return the RFC 7638 JWK thumbprint of an Ed25519 public key, used as the JWT `kid`."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
 
 
 @contextmanager
@@ -88,20 +78,6 @@ def ensure_signing_key(settings: Settings) -> Ed25519PrivateKey:
     if not isinstance(loaded, Ed25519PrivateKey):
         raise ConfigError(f"ACCESS_TOKEN_PRIVATE_KEY_FILE: {private_path} is not an Ed25519 private key (PKCS#8 PEM)")
     return loaded
-
-
-def load_public_keys(files: Iterable[str]) -> dict[str, Ed25519PublicKey]:
-    """Load every readable public key file into {kid: key}; missing files are skipped."""
-    keys: dict[str, Ed25519PublicKey] = {}
-    for name in files:
-        path = Path(name)
-        if not path.exists():
-            continue
-        loaded = serialization.load_pem_public_key(path.read_bytes())
-        if not isinstance(loaded, Ed25519PublicKey):
-            raise ConfigError(f"ACCESS_TOKEN_PUBLIC_KEY_FILES: {path} is not an Ed25519 public key (PEM)")
-        keys[key_id(loaded)] = loaded
-    return keys
 
 
 def ensure_secret(path_name: str, variable: str, settings: Settings) -> bytes:

@@ -8,7 +8,7 @@ import uuid
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.accounts.keys import key_id
+from loansyncro.token_keys import key_id
 
 ALGORITHM = "EdDSA"
 ISSUER = "loansyncro-accounts"

@@ -23,7 +23,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from loansyncro.errors import Unauthorized
-from services.accounts.keys import load_public_keys
+from loansyncro.token_keys import load_public_keys
 
 log = logging.getLogger(__name__)
 

@@ -36,10 +36,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from loansyncro.consumer import Follower
+from loansyncro.events.accounts import MAX_DAYS_BEFORE, ReminderPreferences
 from loansyncro.eventstore import ANY_VERSION, ConcurrencyError, EventStore, NewEvent, RecordedEvent
 from loansyncro.eventstore.schema import events as event_table
 from loansyncro.schedule import local_today
-from services.accounts.domain import MAX_DAYS_BEFORE, ReminderPreferences
 from services.ledger import tables
 
 log = logging.getLogger(__name__)

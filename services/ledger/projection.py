@@ -26,7 +26,7 @@ from loansyncro.events import decode, encode, get_contract
 from loansyncro.eventstore import RecordedEvent
 from loansyncro.schedule import LoanValidationError, Repayment, build_schedule, local_today, loan_state
 from services.ledger import tables
-from services.loans.domain import LoanRecord, term_changes_of, terms_of
+from loansyncro.loan_stream import LoanRecord, term_changes_of, terms_of
 
 log = logging.getLogger(__name__)
 

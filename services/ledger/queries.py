@@ -20,16 +20,16 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from loansyncro.dates import parse_iso_date
 from loansyncro.consumer import Follower
+from loansyncro.dates import parse_iso_date
 from loansyncro.errors import NotFound, ValidationFailed
 from loansyncro.eventstore.schema import events as event_table
+from loansyncro.loan_stream import fold_loan, term_changes_of, terms_of
 from loansyncro.money import format_amount
+from loansyncro.repayment_stream import fold_repayments
 from loansyncro.schedule import LoanValidationError, Repayment, loan_state
 from services.ledger import tables
 from services.ledger.projection import CONSUMER, recompute, today_in
-from services.loans.domain import fold_loan, term_changes_of, terms_of
-from services.repayments.domain import fold_repayments
 
 STANDINGS: Final = ("on_track", "overdue", "paid_off", "closed")
 STATUS_FILTERS: Final = ("all", "active", *STANDINGS)

@@ -16,14 +16,14 @@ from typing import Any
 
 from nameko.timer import timer
 
+from loansyncro.command_input import parse_user_id
 from loansyncro.errors import ValidationFailed
+from loansyncro.loan_stream import parse_loan_id
 from loansyncro.service_kit import Database, event_consumer, rpc
 from services.ledger.due_dates import DueDateScanner, installment_outstanding
 from services.ledger.projection import build_follower
 from services.ledger.queries import Reader, check_time_zone, parse_dashboard_filter, parse_date_option
 from services.ledger import statements
-from services.loans.commands import parse_user_id
-from services.loans.domain import parse_loan_id
 
 log = logging.getLogger(__name__)
 

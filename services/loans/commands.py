@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import uuid
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
-from loansyncro.errors import ValidationFailed
+from loansyncro.command_input import derived_id, parse_user_id, today_in
 from loansyncro.eventstore import EventStore, NewEvent
-from loansyncro.schedule import LoanValidationError, local_today
+from loansyncro.loan_stream import LoanRecord, check_owned, parse_loan_id
 from services.loans import domain
 from services.loans.store import LoanRepository
 
 log = logging.getLogger(__name__)
-
-# Namespace of the deterministic ids derived from (user id, Idempotency-Key).
-IDEMPOTENCY_NAMESPACE: Final = uuid.UUID("6f1c1d0e-5a43-4c43-9a59-1f7a3d7f0c11")
-
-
-def parse_user_id(value: object) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationFailed("user_id", value, f"user_id {value!r} is not a UUID") from None
-
-
-def derived_id(user_id: uuid.UUID, purpose: str, idempotency_key: str | None) -> uuid.UUID:
-    """Return uuid5(user, purpose, key) for a key, else a random id, so a retried request maps to one event."""
-    if not idempotency_key:
-        return uuid.uuid4()
-    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user_id}:{purpose}:{idempotency_key}")
-
-
-def today_in(time_zone: str | None) -> dt.date:
-    try:
-        return local_today(time_zone or "UTC", dt.datetime.now(dt.UTC))
-    except LoanValidationError as error:
-        raise domain.validation_failed(error) from error
 
 
 class LoanCommands:
@@ -56,8 +30,8 @@ class LoanCommands:
 
     def get_loan(self, user_id: object, loan_id: object) -> dict[str, Any]:
         owner = parse_user_id(user_id)
-        loan = domain.parse_loan_id(loan_id)
-        return domain.check_owned(self.loans.load(loan), owner, loan).to_json()
+        loan = parse_loan_id(loan_id)
+        return check_owned(self.loans.load(loan), owner, loan).to_json()
 
     def list_loans(self, user_id: object, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
         owner = parse_user_id(user_id)
@@ -67,10 +41,10 @@ class LoanCommands:
 
     def change_details(self, user_id: object, loan_id: object, payload: Mapping[str, Any]) -> dict[str, Any]:
         owner = parse_user_id(user_id)
-        loan = domain.parse_loan_id(loan_id)
+        loan = parse_loan_id(loan_id)
 
-        def decide(record: domain.LoanRecord | None) -> list[NewEvent]:
-            data = domain.decide_change_details(domain.check_owned(record, owner, loan), payload)
+        def decide(record: LoanRecord | None) -> list[NewEvent]:
+            data = domain.decide_change_details(check_owned(record, owner, loan), payload)
             return [] if data is None else [NewEvent("LoanDetailsChanged", data, metadata={"actor": str(owner)})]
 
         record = self.loans.change(loan, decide)
@@ -81,11 +55,11 @@ class LoanCommands:
         self, user_id: object, loan_id: object, payload: Mapping[str, Any], idempotency_key: str | None = None
     ) -> dict[str, Any]:
         owner = parse_user_id(user_id)
-        loan = domain.parse_loan_id(loan_id)
+        loan = parse_loan_id(loan_id)
         event_id = derived_id(owner, f"terms-{loan}", idempotency_key)
 
-        def decide(record: domain.LoanRecord | None) -> list[NewEvent]:
-            data = domain.decide_change_terms(domain.check_owned(record, owner, loan), payload)
+        def decide(record: LoanRecord | None) -> list[NewEvent]:
+            data = domain.decide_change_terms(check_owned(record, owner, loan), payload)
             return [NewEvent("LoanTermsChanged", data, event_id=event_id, metadata={"actor": str(owner)})]
 
         record = self.loans.change(loan, decide)
@@ -97,11 +71,11 @@ class LoanCommands:
         self, user_id: object, loan_id: object, payload: Mapping[str, Any] | None = None, time_zone: str | None = None
     ) -> dict[str, Any]:
         owner = parse_user_id(user_id)
-        loan = domain.parse_loan_id(loan_id)
+        loan = parse_loan_id(loan_id)
         today = today_in(time_zone)
 
-        def decide(record: domain.LoanRecord | None) -> list[NewEvent]:
-            data = domain.decide_close(domain.check_owned(record, owner, loan), payload or {}, today)
+        def decide(record: LoanRecord | None) -> list[NewEvent]:
+            data = domain.decide_close(check_owned(record, owner, loan), payload or {}, today)
             return [NewEvent("LoanClosed", data, metadata={"actor": str(owner)})]
 
         record = self.loans.change(loan, decide)
@@ -111,10 +85,10 @@ class LoanCommands:
 
     def delete_loan(self, user_id: object, loan_id: object) -> dict[str, Any]:
         owner = parse_user_id(user_id)
-        loan = domain.parse_loan_id(loan_id)
+        loan = parse_loan_id(loan_id)
 
-        def decide(record: domain.LoanRecord | None) -> list[NewEvent]:
-            checked = domain.check_owned(record, owner, loan)
+        def decide(record: LoanRecord | None) -> list[NewEvent]:
+            checked = check_owned(record, owner, loan)
             data = {"loan_id": checked.loan_id, "owner_id": checked.owner_id}
             return [NewEvent("LoanDeleted", data, metadata={"actor": str(owner)})]
 

@@ -13,8 +13,9 @@ from sqlalchemy.engine import Connection
 
 from loansyncro.errors import Conflict
 from loansyncro.eventstore import ConcurrencyError, EventStore, NewEvent
+from loansyncro.loan_stream import LoanRecord, fold_loan, stream_id_of
 from services.loans import tables
-from services.loans.domain import LoanFilter, LoanRecord, fold_loan, stream_id_of
+from services.loans.domain import LoanFilter
 
 log = logging.getLogger(__name__)
 

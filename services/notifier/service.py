@@ -17,9 +17,9 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from loansyncro.command_input import parse_user_id
 from loansyncro.config import load_settings
 from loansyncro.service_kit import Database, event_consumer, rpc
-from services.loans.commands import parse_user_id
 from services.notifier.channels import Sender, build_senders
 from services.notifier.delivery import Notifier, NotifierConfig, parse_page
 

@@ -6,12 +6,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from loansyncro.command_input import derived_id, parse_user_id, today_in
 from loansyncro.errors import NotFound, ValidationFailed
 from loansyncro.eventstore import EventStore, NewEvent
-from services.loans.commands import derived_id, parse_user_id, today_in
-from services.loans.domain import LoanRecord, check_owned, parse_loan_id
+from loansyncro.loan_stream import LoanRecord, check_owned, parse_loan_id
+from loansyncro.repayment_stream import LoggedRepayment, RepaymentLog
 from services.repayments import domain
-from services.repayments.domain import LoggedRepayment, RepaymentLog
 from services.repayments.store import RepaymentRepository
 
 log = logging.getLogger(__name__)

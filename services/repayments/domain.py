@@ -1,93 +1,30 @@
 """Repayment decisions: checks of a new payment against its loan, and reversals.
 
-Pure code: the caller loads the loan (see `services.loans.domain.fold_loan`)
-and the loan's repayments stream, and passes "today" in the user's time zone.
+Pure code: the caller loads the loan (see `loansyncro.loan_stream.fold_loan`)
+and the loan's repayments stream (`loansyncro.repayment_stream`), and passes
+"today" in the user's time zone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
 
+from loansyncro.command_input import parse_date
 from loansyncro.errors import Conflict, NotFound, ValidationFailed
-from loansyncro.eventstore import RecordedEvent
+from loansyncro.loan_stream import LoanRecord, check_owned, term_changes_of, terms_of
 from loansyncro.money import MoneyValidationError, exact_amount, format_amount
+from loansyncro.repayment_stream import RepaymentLog
 from loansyncro.schedule import LoanValidationError, Repayment, RepaymentExceedsPayoffError, loan_state
-from services.loans.domain import LoanRecord, check_owned, parse_date, term_changes_of, terms_of
 
 METHODS: Final = ("bank_transfer", "card", "cash", "direct_debit", "other")
 EXTRA_MODES: Final = ("shorten_term", "lower_installment")
 LOG_FIELDS: Final = frozenset({"amount", "currency", "paid_on", "method", "reference", "note", "extra_mode"})
 SERVER_FIELDS: Final = frozenset({"id", "repayment_id", "loan_id", "owner_id", "user_id", "status", "reversed", "balance"})
 MAX_TEXT_LENGTH: Final = 500
-
-
-def stream_id_of(loan_id: uuid.UUID | str) -> str:
-    return f"repayments-{loan_id}"
-
-
-@dataclass(frozen=True)
-class LoggedRepayment:
-    data: Mapping[str, Any]
-    version: int
-    logged_at: dt.datetime
-    reversed: bool = False
-    reversal_reason: str | None = None
-
-    @property
-    def repayment_id(self) -> uuid.UUID:
-        return self.data["repayment_id"]  # type: ignore[no-any-return]
-
-    def as_schedule_input(self) -> Repayment:
-        data = self.data
-        return Repayment(id=str(data["repayment_id"]), amount=data["amount"], paid_on=data["paid_on"], extra_mode=data["extra_mode"])
-
-    def to_json(self) -> dict[str, Any]:
-        data = self.data
-        return {
-            "id": str(data["repayment_id"]),
-            "loan_id": str(data["loan_id"]),
-            "amount": format_amount(data["amount"]),
-            "currency": data["currency"],
-            "paid_on": data["paid_on"].isoformat(),
-            "method": data["method"],
-            "reference": data.get("reference"),
-            "note": data.get("note"),
-            "extra_mode": data["extra_mode"],
-            "reversed": self.reversed,
-            "reversal_reason": self.reversal_reason,
-            "logged_at": self.logged_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class RepaymentLog:
-    """A loan's repayments stream folded: every logged repayment by id, and the stream version."""
-
-    repayments: Mapping[uuid.UUID, LoggedRepayment]
-    version: int
-
-    def active(self) -> list[LoggedRepayment]:
-        return [repayment for repayment in self.repayments.values() if not repayment.reversed]
-
-
-def fold_repayments(events: Iterable[RecordedEvent]) -> RepaymentLog:
-    repayments: dict[uuid.UUID, LoggedRepayment] = {}
-    version = 0
-    for event in events:
-        version = event.version
-        data = event.data
-        if event.event_type == "RepaymentLogged":
-            repayments[data["repayment_id"]] = LoggedRepayment(data, event.version, event.recorded_at)
-        elif event.event_type == "RepaymentReversed" and data["repayment_id"] in repayments:
-            repayments[data["repayment_id"]] = replace(
-                repayments[data["repayment_id"]], reversed=True, reversal_reason=data.get("reason")
-            )
-    return RepaymentLog(repayments, version)
 
 
 def check_loan_accepts_repayments(record: LoanRecord | None, user_id: uuid.UUID, loan_id: uuid.UUID) -> LoanRecord:

@@ -13,10 +13,10 @@ from sqlalchemy.engine import Connection
 
 from loansyncro.errors import Conflict
 from loansyncro.eventstore import ConcurrencyError, EventStore, NewEvent, RecordedEvent
-from services.loans.domain import LoanRecord, fold_loan
-from services.loans.domain import stream_id_of as loan_stream_id
+from loansyncro.loan_stream import LoanRecord, fold_loan
+from loansyncro.loan_stream import stream_id_of as loan_stream_id
+from loansyncro.repayment_stream import RepaymentLog, fold_repayments, stream_id_of
 from services.repayments import tables
-from services.repayments.domain import RepaymentLog, fold_repayments, stream_id_of
 
 log = logging.getLogger(__name__)
 

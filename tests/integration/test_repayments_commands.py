@@ -13,7 +13,7 @@ from loansyncro.errors import Conflict, NotFound, ValidationFailed
 from loansyncro.eventstore import EventStore
 from loansyncro.schedule import Repayment, loan_state
 from services.loans.commands import LoanCommands
-from services.loans.domain import fold_loan, stream_id_of, terms_of
+from loansyncro.loan_stream import fold_loan, stream_id_of, terms_of
 from services.repayments.commands import RepaymentCommands
 
 pytestmark = pytest.mark.integration

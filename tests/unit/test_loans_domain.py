@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from loansyncro import loan_stream
 from loansyncro.errors import Conflict, NotFound, ValidationFailed
 from loansyncro.events import encode
 from loansyncro.eventstore import RecordedEvent
@@ -37,9 +38,9 @@ def recorded(version: int, event_type: str, data: dict) -> RecordedEvent:
     )
 
 
-def created_record() -> domain.LoanRecord:
+def created_record() -> loan_stream.LoanRecord:
     data = domain.decide_create(OWNER, LOAN, PAYLOAD)
-    record = domain.fold_loan([recorded(1, "LoanCreated", data)])
+    record = loan_stream.fold_loan([recorded(1, "LoanCreated", data)])
     assert record is not None
     return record
 
@@ -82,28 +83,28 @@ def test_fold_applies_details_terms_and_close():
         recorded(4, "LoanDetailsChanged", {"loan_id": LOAN, "owner_id": OWNER, "lender": ""}),
         recorded(5, "LoanClosed", {"loan_id": LOAN, "owner_id": OWNER, "closed_on": dt.date(2025, 2, 1)}),
     ]
-    record = domain.fold_loan(events)
+    record = loan_stream.fold_loan(events)
     assert record is not None
     assert record.details["name"] == "Flat"
     assert record.details["lender"] is None
-    assert domain.current_rate(record) == Decimal("5")
+    assert loan_stream.current_rate(record) == Decimal("5")
     assert record.status == "closed"
     assert record.version == 5
-    assert domain.term_changes_of(record)[0].effective_on == dt.date(2025, 1, 15)
+    assert loan_stream.term_changes_of(record)[0].effective_on == dt.date(2025, 1, 15)
 
 
 def test_check_owned_hides_other_users_and_deleted_loans():
     record = created_record()
     with pytest.raises(NotFound):
-        domain.check_owned(record, uuid.uuid4(), LOAN)
+        loan_stream.check_owned(record, uuid.uuid4(), LOAN)
     with pytest.raises(NotFound):
-        domain.check_owned(None, OWNER, LOAN)
-    deleted = domain.fold_loan(
+        loan_stream.check_owned(None, OWNER, LOAN)
+    deleted = loan_stream.fold_loan(
         [recorded(1, "LoanCreated", dict(record.created)), recorded(2, "LoanDeleted", {"loan_id": LOAN, "owner_id": OWNER})]
     )
     with pytest.raises(NotFound):
-        domain.check_owned(deleted, OWNER, LOAN)
-    assert domain.check_owned(record, OWNER, LOAN) is record
+        loan_stream.check_owned(deleted, OWNER, LOAN)
+    assert loan_stream.check_owned(record, OWNER, LOAN) is record
 
 
 def test_term_change_rules():
@@ -120,7 +121,7 @@ def test_term_change_rules():
 
 def test_closed_loan_cannot_close_again():
     record = created_record()
-    closed = domain.fold_loan(
+    closed = loan_stream.fold_loan(
         [recorded(1, "LoanCreated", dict(record.created)), recorded(2, "LoanClosed", {"loan_id": LOAN, "owner_id": OWNER, "closed_on": dt.date(2024, 6, 1)})]
     )
     assert closed is not None
@@ -149,7 +150,7 @@ def test_parse_filter_descending_sort():
 @pytest.mark.parametrize("text", ["20240301", "2024-W10-1", "2024-3-1", " 2024-03-01"])
 def test_dates_must_be_written_yyyy_mm_dd(text):
     from loansyncro.errors import ValidationFailed
-    from services.loans.domain import parse_date
+    from loansyncro.command_input import parse_date
 
     with pytest.raises(ValidationFailed, match="is not a date; pass YYYY-MM-DD"):
         parse_date({"start_date": text}, "start_date", required=True)

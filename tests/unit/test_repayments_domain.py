@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from loansyncro.errors import Conflict, NotFound, ValidationFailed
+from loansyncro.loan_stream import fold_loan
+from loansyncro.repayment_stream import RepaymentLog, fold_repayments
 from services.repayments import domain
-from services.repayments.domain import RepaymentLog, fold_repayments
-from services.loans.domain import fold_loan
 from tests.unit.test_loans_domain import LOAN, OWNER, created_record, recorded
 
 TODAY = dt.date(2025, 1, 1)
