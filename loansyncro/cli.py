@@ -46,15 +46,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     check_postgres(settings)
     check_rabbitmq(settings)
-    if not args.no_migrate:
-        print("Applying migrations ...", flush=True)
-        migrate(settings)
-
     log_dir = Path(args.log_dir) if args.log_dir else None
     group = ServiceGroup(settings, log_dir=log_dir)
     problem = group.check_free()
     if problem:
         return _fail(problem)
+
+    if not args.no_migrate:
+        print("Applying migrations ...", flush=True)
+        migrate(settings)
     print(f"Starting relay and services: {', '.join(group.services)} ...", flush=True)
     stopping = False
 

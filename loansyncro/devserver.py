@@ -115,20 +115,20 @@ class ServiceGroup:
         would share it silently. Services on a vhost that another system uses
         would handle that system's RPCs with this one's database.
         """
+        problems = []
         if "gateway" in self.services and self._gateway_listening():
-            return (
-                f"port {self.settings.gateway_port} on {self.settings.gateway_host} is already in use: "
-                "stop what listens there, or choose another port with GATEWAY_PORT"
-            )
+            problems.append(f"port {self.settings.gateway_port} on {self.settings.gateway_host} is already in use")
         busy = [name for name in self.services if name != "gateway" and self._rpc_consumed(name)]
         if busy:
-            return (
-                f"another LoanSyncro system already consumes this RabbitMQ vhost ({', '.join(busy)} are running): "
-                "stop it, or give this one a vhost of its own, for example "
-                "'rabbitmqctl add_vhost mine && rabbitmqctl set_permissions -p mine guest \".*\" \".*\" \".*\"' "
-                "and AMQP_URI=amqp://guest:guest@127.0.0.1:5672/mine"
-            )
-        return None
+            problems.append(f"another LoanSyncro system already consumes this RabbitMQ vhost ({', '.join(busy)} are running)")
+        if not problems:
+            return None
+        return (
+            "; ".join(problems) + ". Stop the other system, or give this one a port, a vhost and a database of its own: "
+            "'rabbitmqctl add_vhost mine && rabbitmqctl set_permissions -p mine guest \".*\" \".*\" \".*\"', then "
+            "GATEWAY_PORT=8001 AMQP_URI=amqp://guest:guest@127.0.0.1:5672/mine "
+            "DATABASE_URL=postgresql://postgres:postgres@127.0.0.1:5432/loansyncro_mine make run"
+        )
 
     def _rpc_consumed(self, service: str) -> bool:
         """Return whether nameko's RPC queue of `service` exists and has a consumer."""

@@ -34,6 +34,11 @@ class _ServiceFilter(logging.Filter):
         record.service = self.service
         if not hasattr(record, "correlation_id"):
             record.correlation_id = correlation_id.get()
+        if record.name == "nameko.containers" and str(record.msg).startswith("(expected)"):
+            # nameko attaches the traceback even to a domain rejection, such as a
+            # wrong password or an unknown loan, and the message already names the error.
+            record.exc_info = None
+            record.exc_text = None
         return True
 
 

@@ -664,10 +664,10 @@ def decorate_response(response: Response, settings: Settings, request: Request, 
 
 def cors_preflight(settings: Settings, request: Request) -> Response:
     """Respond to an OPTIONS preflight: allowed origins get the methods and headers, others nothing."""
-    response = Response("", status=204)
+    response = Reply(204).to_response()
     origin = request.headers.get("Origin")
     if origin and origin.rstrip("/") in settings.cors_allowed_origins:
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
         response.headers["Access-Control-Max-Age"] = "600"
     decorate_response(response, settings, request, correlation_id_of(request))

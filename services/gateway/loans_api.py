@@ -28,9 +28,12 @@ TIME_ZONE_CACHE_SIZE = 10_000
 _time_zones: dict[str, tuple[str | None, float]] = {}
 
 
+LOAN_TYPE_DESCRIPTION = "mortgage, auto (car loans), student, personal, business, credit_line or other (default)"
+
+
 class LoanInput(marshmallow.Schema):
     name = fields.String(required=True)
-    loan_type = fields.String()
+    loan_type = fields.String(metadata={"description": LOAN_TYPE_DESCRIPTION})
     lender = fields.String(allow_none=True)
     currency = fields.String(required=True)
     principal = fields.String(required=True, metadata={"description": "Decimal string, such as '320000.00'"})
@@ -47,7 +50,7 @@ class LoanInput(marshmallow.Schema):
 
 class LoanDetailsInput(marshmallow.Schema):
     name = fields.String()
-    loan_type = fields.String()
+    loan_type = fields.String(metadata={"description": LOAN_TYPE_DESCRIPTION})
     lender = fields.String(allow_none=True)
     notes = fields.String(allow_none=True)
 

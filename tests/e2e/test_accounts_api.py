@@ -497,6 +497,7 @@ def test_cors_denied_by_default(base_url):
     )
     assert response.status_code == 204
     assert "Access-Control-Allow-Origin" not in response.headers
+    assert "Content-Type" not in response.headers
 
 
 def test_health_and_readiness(base_url):

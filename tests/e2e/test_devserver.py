@@ -20,6 +20,7 @@ def test_busy_gateway_port_is_reported(system):
     assert problem is not None
     assert f"port {system.settings.gateway_port}" in problem
     assert "GATEWAY_PORT" in problem
+    assert "DATABASE_URL" in problem, "a second system needs a database of its own too"
 
 
 def test_vhost_in_use_is_reported(system):

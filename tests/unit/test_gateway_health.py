@@ -57,6 +57,17 @@ def test_cors_allowed_origin_gets_headers():
 
     preflight = cors_preflight(settings, get("/api/v1/me/profile", Origin="https://app.example.com"))
     assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Content-Type" not in preflight.headers
+
+
+def test_cors_preflight_lists_the_routes_methods():
+    from services.gateway.service import GatewayService
+
+    settings = replace(Settings(), cors_allowed_origins=("https://app.example.com",))
+    preflight = cors_preflight(settings, get("/api/v1/me/profile", Origin="https://app.example.com"))
+    specs = [getattr(getattr(GatewayService, name), "__route_spec__", None) for name in dir(GatewayService)]
+    route_methods = {spec.method for spec in specs if spec is not None}
+    assert set(preflight.headers["Access-Control-Allow-Methods"].split(", ")) == route_methods
 
 
 def test_cors_other_origin_gets_nothing():

@@ -1,5 +1,6 @@
 import json
 import logging
+import sys
 
 from loansyncro.logs import JsonFormatter, KeyValueFormatter, _ServiceFilter, correlation_id
 
@@ -32,3 +33,24 @@ def test_key_value_line_quotes_values_with_spaces():
     assert 'msg="loan L1 rejected"' in line
     assert 'reason="amount too large"' in line
     assert "service=loans" in line
+
+
+def nameko_record(message: str) -> logging.LogRecord:
+    try:
+        raise ValueError("wrong password")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("nameko.containers", logging.WARNING, __file__, 1, message, ("worker", "boom"), exc_info)
+    _ServiceFilter("accounts").filter(record)
+    return record
+
+
+def test_expected_rpc_error_logged_without_traceback():
+    line = JsonFormatter().format(nameko_record("(expected) error handling worker %s: %s"))
+    assert "Traceback" not in line
+    assert json.loads(line)["msg"] == "(expected) error handling worker worker: boom"
+
+
+def test_unexpected_rpc_error_keeps_traceback():
+    line = JsonFormatter().format(nameko_record("error handling worker %s: %s"))
+    assert "Traceback" in line
