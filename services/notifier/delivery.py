@@ -331,21 +331,31 @@ class Notifier:
         return len(requeued) + len(abandoned)
 
     def _claim(self) -> Any:
-        """Claim the next due notification: returns its row, False when it was settled without sending, or None."""
+        """Claim the next due notification: returns its row, False when it was settled or taken meanwhile, or None."""
         table = tables.notifications
+        now = self.clock()
+        due = sa.and_(table.c.status == "queued", table.c.due_at <= now)
+        with self.engine.connect() as conn:
+            candidate = conn.execute(sa.select(table).where(due).order_by(table.c.due_at).limit(1)).first()
+        if candidate is None:
+            return None
+
+        # Ask the ledger before locking the row. Locking assigns the claim's
+        # transaction an id, and an RPC inside that transaction would hold back
+        # the snapshot xmin that every follower of the event store reads up to.
+        reason = self._paid_reason(candidate)
+
         with self.engine.begin() as conn:
-            now = self.clock()
             row = conn.execute(
                 sa.select(table)
-                .where(table.c.status == "queued", table.c.due_at <= now)
-                .order_by(table.c.due_at)
-                .limit(1)
+                .where(due, table.c.notification_id == candidate.notification_id)
                 .with_for_update(skip_locked=True)
             ).first()
             if row is None:
-                return None
+                return False  # another replica claimed it after this one read it
 
-            reason = self._reason_not_to_send(conn, row, now)
+            if reason is None and row.channel == domain.SMS and not self._count_sms(conn, row.owner_id, now):
+                reason = ("sms-daily-cap", "the daily SMS limit was reached, so this SMS was not sent")
             if reason is not None:
                 code, detail = reason
                 conn.execute(
@@ -363,28 +373,24 @@ class Notifier:
             )
             return SimpleNamespace(**{**row._asdict(), "attempts": row.attempts + 1})
 
-    def _reason_not_to_send(self, conn: Connection, row: Any, now: dt.datetime) -> tuple[str, str] | None:
+    def _paid_reason(self, row: Any) -> tuple[str, str] | None:
+        """Return why a reminder need not go out because its installment is settled, or None."""
+        if row.purpose != domain.REMINDER:
+            return None
         content = row.content
-        if row.purpose == domain.REMINDER:
-            # NOTE: this RPC runs inside the claim's transaction, which holds a
-            # row lock and so a transaction id. Until the reply (at most
-            # RPC_TIMEOUT) that id holds back the snapshot xmin every
-            # follower of the event store reads up to.
-            try:
-                outstanding = self.ledger.is_installment_outstanding(
-                    content["loan_id"], content["installment_number"], content["due_date"]
-                )
-            except Exception as error:  # the ledger is unreachable: remind anyway rather than miss a payment
-                log.warning(
-                    "ledger check failed; sending the reminder anyway",
-                    extra={"notification_id": str(row.notification_id), "error": repr(error)},
-                )
-                outstanding = True
-            if not outstanding:
-                return ("installment-paid", "the installment was paid, rescheduled or its loan closed before the reminder went out")
-        if row.channel == domain.SMS and not self._count_sms(conn, row.owner_id, now):
-            return ("sms-daily-cap", "the daily SMS limit was reached, so this SMS was not sent")
-        return None
+        try:
+            outstanding = self.ledger.is_installment_outstanding(
+                content["loan_id"], content["installment_number"], content["due_date"]
+            )
+        except Exception as error:  # the ledger is unreachable: remind anyway rather than miss a payment
+            log.warning(
+                "ledger check failed; sending the reminder anyway",
+                extra={"notification_id": str(row.notification_id), "error": repr(error)},
+            )
+            return None
+        if outstanding:
+            return None
+        return ("installment-paid", "the installment was paid, rescheduled or its loan closed before the reminder went out")
 
     def _count_sms(self, conn: Connection, owner_id: uuid.UUID, now: dt.datetime) -> bool:
         """Count one SMS against today's caps; False, and nothing counted, when a cap is reached.

@@ -547,6 +547,31 @@ def test_payment_between_scan_and_send_cancels_reminder(engine, provider_setting
     assert emails_to(smtp, directory, owner) == []
 
 
+def test_ledger_check_holds_no_row_lock(engine, provider_settings, directory, clock, smtp):
+    """A transaction holding the notification's row lock must not wait for the ledger's reply."""
+    owner = directory.add(channels="email", time_zone=NEW_YORK)
+    table = tables.notifications
+    row_locked_during_check: list[bool] = []
+
+    class ProbingLedger:
+        def is_installment_outstanding(self, loan_id: str, installment_number: int, due_date: str) -> bool:
+            with engine.begin() as conn:
+                try:
+                    conn.execute(sa.select(table.c.notification_id).where(table.c.owner_id == owner).with_for_update(nowait=True)).all()
+                    row_locked_during_check.append(False)
+                except sa.exc.OperationalError:  # lock_not_available
+                    row_locked_during_check.append(True)
+            return True
+
+    notifier = make_notifier(engine, provider_settings, directory, ProbingLedger(), clock)
+    deliver(notifier, record_due_soon(engine, owner))
+    clock.now = utc("2025-01-12T14:00")  # 09:00 in New York
+
+    assert notifier.send_due() == 1
+    assert row_locked_during_check == [False]
+    assert [row.status for row in log_of(engine, owner)] == ["sent"]
+
+
 def test_user_deleted_before_planning_drops_occasion(engine, notifier, directory):
     owner = uuid.uuid4()
     stream_id = record_due_soon(engine, owner)
