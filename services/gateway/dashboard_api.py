@@ -8,6 +8,7 @@ import marshmallow
 from marshmallow import fields
 
 from loansyncro.service_kit import rpc_proxy
+from services.gateway import response_schemas as out
 from services.gateway.http import Reply, RequestContext, route
 
 
@@ -24,7 +25,7 @@ class DashboardQuery(marshmallow.Schema):
 class DashboardApi:
     dashboard_rpc = rpc_proxy("ledger")
 
-    @route("GET", "/api/v1/dashboard", query=DashboardQuery, summary="Totals per currency, upcoming, overdue and charts", tag="dashboard")
+    @route("GET", "/api/v1/dashboard", query=DashboardQuery, response=out.Dashboard, summary="Totals per currency, upcoming, overdue and charts", tag="dashboard")
     def dashboard(self, ctx: RequestContext) -> Reply:
         query: dict[str, Any] = dict(ctx.query or {})
         # The ledger takes the option names of the query string.

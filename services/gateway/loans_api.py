@@ -18,6 +18,7 @@ from marshmallow import fields
 
 from loansyncro.errors import NotFound
 from loansyncro.service_kit import rpc_proxy
+from services.gateway import response_schemas as out
 from services.gateway.http import Reply, RequestContext, route
 
 log = logging.getLogger(__name__)
@@ -138,17 +139,17 @@ class LoansApi:
         except Exception as error:  # noqa: BLE001 - the write succeeded; the ledger's catch-up applies it later
             log.warning("ledger did not apply the write before the reply", extra={"stream_id": stream_id, "error": repr(error)})
 
-    @route("POST", "/api/v1/loans", body=LoanInput, status=201, summary="Create a loan", tag="loans")
+    @route("POST", "/api/v1/loans", body=LoanInput, response=out.Loan, status=201, summary="Create a loan", tag="loans")
     def create_loan(self, ctx: RequestContext) -> Reply:
         loan = ctx.call(self.loans_rpc.create_loan, ctx.user_id, _plain(ctx.body), ctx.command_id)
         self._wait_for_ledger(ctx, f"loan-{loan['id']}", loan["version"])
         return Reply(201, loan, {"Location": f"/api/v1/loans/{loan['id']}"})
 
-    @route("GET", "/api/v1/loans", query=LoanListQuery, summary="List loans (filters, sort, pages)", tag="loans")
+    @route("GET", "/api/v1/loans", query=LoanListQuery, response=out.LoanPage, summary="List loans (filters, sort, pages)", tag="loans")
     def list_loans(self, ctx: RequestContext) -> Reply:
         return Reply(200, ctx.call(self.loans_rpc.list_loans, ctx.user_id, _plain(ctx.query)))
 
-    @route("GET", "/api/v1/loans/<uuid:loan_id>", summary="Read a loan with its balance", tag="loans")
+    @route("GET", "/api/v1/loans/<uuid:loan_id>", response=out.Loan, summary="Read a loan with its balance", tag="loans")
     def get_loan(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         loan = ctx.call(self.loans_rpc.get_loan, ctx.user_id, str(loan_id))
         try:
@@ -159,7 +160,7 @@ class LoansApi:
             loan["balance"] = None
         return Reply(200, loan)
 
-    @route("PATCH", "/api/v1/loans/<uuid:loan_id>", body=LoanDetailsInput, summary="Change a loan's name, type, lender or notes", tag="loans")
+    @route("PATCH", "/api/v1/loans/<uuid:loan_id>", body=LoanDetailsInput, response=out.Loan, summary="Change a loan's name, type, lender or notes", tag="loans")
     def change_loan_details(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         return Reply(200, ctx.call(self.loans_rpc.change_details, ctx.user_id, str(loan_id), _plain(ctx.body)))
 
@@ -168,17 +169,17 @@ class LoansApi:
         ctx.call(self.loans_rpc.delete_loan, ctx.user_id, str(loan_id))
         return Reply(204, None)
 
-    @route("POST", "/api/v1/loans/<uuid:loan_id>/terms", body=TermChangeInput, status=201, summary="Change the rate or term from a date", tag="loans")
+    @route("POST", "/api/v1/loans/<uuid:loan_id>/terms", body=TermChangeInput, response=out.Loan, status=201, summary="Change the rate or term from a date", tag="loans")
     def change_loan_terms(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         return Reply(201, ctx.call(self.loans_rpc.change_terms, ctx.user_id, str(loan_id), _plain(ctx.body), ctx.command_id))
 
-    @route("POST", "/api/v1/loans/<uuid:loan_id>/close", body=CloseInput, summary="Close a loan", tag="loans")
+    @route("POST", "/api/v1/loans/<uuid:loan_id>/close", body=CloseInput, response=out.Loan, summary="Close a loan", tag="loans")
     def close_loan(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         return Reply(
             200, ctx.call(self.loans_rpc.close_loan, ctx.user_id, str(loan_id), _plain(ctx.body), self.user_time_zone(ctx))
         )
 
-    @route("GET", "/api/v1/loans/<uuid:loan_id>/schedule", summary="Installments with their status today", tag="loans")
+    @route("GET", "/api/v1/loans/<uuid:loan_id>/schedule", response=out.Schedule, summary="Installments with their status today", tag="loans")
     def loan_schedule(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         return Reply(200, ctx.call(self.ledger_rpc.schedule, ctx.user_id, str(loan_id), self.user_time_zone(ctx)))
 
@@ -186,7 +187,7 @@ class LoansApi:
     def loan_history(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         return Reply(200, ctx.call(self.ledger_rpc.history, ctx.user_id, str(loan_id), _plain(ctx.query)))
 
-    @route("POST", "/api/v1/loans/<uuid:loan_id>/repayments", body=RepaymentInput, status=201, summary="Log a repayment", tag="repayments")
+    @route("POST", "/api/v1/loans/<uuid:loan_id>/repayments", body=RepaymentInput, response=out.Repayment, status=201, summary="Log a repayment", tag="repayments")
     def log_repayment(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         repayment = ctx.call(
             self.repayments_rpc.log_repayment,
@@ -198,7 +199,7 @@ class LoansApi:
         )
         return Reply(201, repayment, {"Location": f"/api/v1/loans/{loan_id}/repayments/{repayment['id']}"})
 
-    @route("GET", "/api/v1/loans/<uuid:loan_id>/repayments", query=RepaymentListQuery, summary="A loan's repayments, newest first", tag="repayments")
+    @route("GET", "/api/v1/loans/<uuid:loan_id>/repayments", query=RepaymentListQuery, response=out.RepaymentPage, summary="A loan's repayments, newest first", tag="repayments")
     def list_repayments(self, ctx: RequestContext, loan_id: uuid.UUID) -> Reply:
         return Reply(200, ctx.call(self.repayments_rpc.list_repayments, ctx.user_id, str(loan_id), _plain(ctx.query)))
 
@@ -206,6 +207,7 @@ class LoansApi:
         "POST",
         "/api/v1/loans/<uuid:loan_id>/repayments/<uuid:repayment_id>/reverse",
         body=ReverseInput,
+        response=out.Repayment,
         summary="Reverse a repayment logged by mistake",
         tag="repayments",
     )

@@ -8,6 +8,7 @@ import marshmallow
 from marshmallow import fields
 
 from loansyncro.service_kit import rpc_proxy
+from services.gateway import response_schemas as out
 from services.gateway.http import Reply, RequestContext, route
 
 
@@ -27,6 +28,7 @@ class NotificationsApi:
         "GET",
         "/api/v1/notifications",
         query=NotificationListQuery,
+        response=out.NotificationPage,
         summary="The caller's reminders and alerts with their delivery status, newest first",
         tag="notifications",
     )
@@ -37,6 +39,7 @@ class NotificationsApi:
         "POST",
         "/api/v1/notifications/test",
         status=202,
+        response=out.QueuedNotifications,
         summary="Send the caller a test reminder on their chosen channels",
         tag="notifications",
     )
