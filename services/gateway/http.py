@@ -148,6 +148,10 @@ SECURITY_HEADERS: Final = {
 }
 
 
+class ServiceTimeout(Exception):
+    """A service did not reply to an RPC within the gateway's timeout."""
+
+
 class ServiceUnavailable(Exception):
     """A service the request needs is unreachable: it is stopped or unknown, or the broker is down."""
 
@@ -206,6 +210,7 @@ ERROR_STATUS: Final[tuple[tuple[type[BaseException], ErrorMapping], ...]] = (
     (RequestTooLarge, ErrorMapping(413, "request-too-large", "Request body too large")),
     (RequestTimeout, ErrorMapping(408, "request-timeout", "The request body did not arrive in time")),
     (UnsupportedMediaType, ErrorMapping(415, "unsupported-media-type", "Unsupported media type")),
+    (ServiceTimeout, ErrorMapping(504, "service-timeout", "A service did not respond in time")),
     (eventlet.Timeout, ErrorMapping(504, "service-timeout", "A service did not respond in time")),
     (RpcTimeout, ErrorMapping(504, "service-timeout", "A service did not respond in time")),
     (ServiceUnavailable, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
@@ -350,18 +355,26 @@ def error_reply(error: BaseException, correlation_id: str | None) -> Reply:
 def call(rpc_method: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
     """Call a nameko RPC proxy method, giving up after `timeout` seconds.
 
-    Raises eventlet.Timeout (mapped to 504) when no reply arrives in time, and
+    Raises ServiceTimeout (mapped to 504) when no reply arrives in time, and
     ServiceUnavailable (503) when the broker or the service's queue is gone. The
     service's own errors (ValidationFailed, NotFound, ...) pass through unchanged.
     """
-    with eventlet.Timeout(timeout):
-        try:
-            return rpc_method(*args, **kwargs)
-        except (UnknownService, MethodNotFound) as error:
-            raise ServiceUnavailable(str(error)) from error
-        except RemoteError as error:
-            # An exception class the gateway does not know: a bug in the service.
-            raise ServiceUnavailable(f"{error.exc_type}: {error.value}") from error
+    timer = eventlet.Timeout(timeout)
+    try:
+        return rpc_method(*args, **kwargs)
+    except eventlet.Timeout as error:
+        if error is not timer:
+            raise  # an outer deadline, not this call's
+        # eventlet.Timeout derives from BaseException, so `except Exception`
+        # in a handler's fallback would miss it; ServiceTimeout does not.
+        raise ServiceTimeout(f"no reply within {timeout:g} s") from None
+    except (UnknownService, MethodNotFound) as error:
+        raise ServiceUnavailable(str(error)) from error
+    except RemoteError as error:
+        # An exception class the gateway does not know: a bug in the service.
+        raise ServiceUnavailable(f"{error.exc_type}: {error.value}") from error
+    finally:
+        timer.cancel()
 
 
 # --- request parsing ---------------------------------------------------------------

@@ -186,3 +186,32 @@ def test_concurrent_repayments_from_two_clients(base_url):
     assert len({result["id"] for result in results}) == len(jobs)
     assert phone.list_repayments(loan["id"])["total"] == len(jobs)
     assert laptop.get_loan(loan["id"])["balance"]["total_paid"] == "1000.00"
+
+
+def test_stopped_ledger_still_creates_loan(system, client):
+    system.kill("ledger")
+    try:
+        response = client.request("POST", "/api/v1/loans", json=CAR)
+    finally:
+        system.restart("ledger")
+        system.wait_until_ready(timeout=60)
+
+    # The loan is written; the ledger's catch-up applies it once it is back.
+    assert response.status_code == 201, response.text
+
+
+def test_timed_out_keyed_request_runs_again(system, client):
+    key = str(uuid.uuid4())
+    system.kill("loans")
+    try:
+        first = client.request("POST", "/api/v1/loans", json=CAR, headers={"Idempotency-Key": key})
+        retry = client.request("POST", "/api/v1/loans", json=CAR, headers={"Idempotency-Key": key})
+    finally:
+        system.restart("loans")
+        system.wait_until_ready(timeout=60)
+
+    assert first.status_code == 504, first.text
+    assert retry.status_code == 504, f"a 504 is not stored, so the retry runs instead of a 409: {retry.text}"
+    created = client.request("POST", "/api/v1/loans", json=CAR, headers={"Idempotency-Key": key})
+    assert created.status_code == 201, created.text
+    assert client.list_loans()["total"] == 1, "the requests queued during the outage were applied once"

@@ -16,6 +16,7 @@ from loansyncro.errors import Conflict, NotFound, RateLimited, Unauthorized, Val
 from services.gateway.http import (
     FieldErrors,
     RequestTooLarge,
+    ServiceTimeout,
     ServiceUnavailable,
     call,
     error_reply,
@@ -44,6 +45,7 @@ def make_request(body: bytes, content_type: str = "application/json", **kwargs) 
         (RateLimited(30), 429),
         (RequestTooLarge(65536), 413),
         (eventlet.Timeout(None), 504),
+        (ServiceTimeout("no reply within 10 s"), 504),
         (ServiceUnavailable("down"), 503),
         (UnknownService("loans"), 503),
         (ConnectionRefusedError(), 503),
@@ -124,9 +126,29 @@ def test_call_times_out():
         eventlet.sleep(5)
 
     started = time.monotonic()
-    with pytest.raises(eventlet.Timeout):
+    with pytest.raises(ServiceTimeout):
         call(slow_rpc, timeout=0.1)
     assert time.monotonic() - started < 1
+
+
+def test_call_timeout_reaches_exception_handlers():
+    def slow_rpc():
+        eventlet.sleep(5)
+
+    try:
+        call(slow_rpc, timeout=0.1)
+    except Exception as error:  # noqa: BLE001 - the point: a handler's `except Exception` sees the timeout
+        assert error_reply(error, "req-1").status == 504
+    else:
+        pytest.fail("call returned without a reply")
+
+
+def test_outer_deadline_passes_through_call():
+    def slow_rpc():
+        eventlet.sleep(5)
+
+    with pytest.raises(eventlet.Timeout), eventlet.Timeout(0.1):
+        call(slow_rpc, timeout=10)
 
 
 def test_call_maps_unknown_service():
