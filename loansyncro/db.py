@@ -44,12 +44,15 @@ def use_green_waits() -> bool:
     return True
 
 
-def make_engine(settings: Settings, *, role: str | None = "", pool_size: int | None = None) -> Engine:
+def make_engine(
+    settings: Settings, *, role: str | None = "", pool_size: int | None = None, pool_timeout: float = 30.0
+) -> Engine:
     """Create an engine; each new connection switches to `role` (default: the service role).
 
     Pass role=None to keep the login role, as migrations and test fixtures do.
     The pool keeps up to `pool_size` connections (default DATABASE_POOL_SIZE)
-    open and opens no more: under load a worker waits for a free connection.
+    open and opens no more: under load a worker waits up to `pool_timeout`
+    seconds for a free connection, then gets sqlalchemy.exc.TimeoutError.
     PostgreSQL allows 100 connections by default, shared by every process of
     a deployment.
     """
@@ -64,6 +67,7 @@ def make_engine(settings: Settings, *, role: str | None = "", pool_size: int | N
         # on nearly every query (a new server process each time). Queries are
         # short, so waiting for a pooled connection is far cheaper.
         max_overflow=0,
+        pool_timeout=pool_timeout,
         # No ping per checkout: it costs a round trip on every transaction. A
         # connection that died with its server fails once, and SQLAlchemy then
         # discards the whole pool (optimistic disconnect handling).

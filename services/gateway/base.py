@@ -37,10 +37,30 @@ READINESS_TIMEOUT_SECONDS = 2.0
 CLEANUP_INTERVAL_SECONDS = 3600
 
 
+def gateway_engine(settings: Settings) -> sa.Engine:
+    """Create the gateway's engine, whose waits for a connection, a lock or a query end within RPC_TIMEOUT.
+
+    The gateway answers every request within its RPC timeout. Its own tables
+    (idempotency keys) must not hold a request longer, even when a migration
+    or a stuck session locks them.
+    """
+    engine = make_engine(settings, pool_timeout=settings.rpc_timeout)
+    milliseconds = max(1, round(settings.rpc_timeout * 1000))
+
+    @sa.event.listens_for(engine, "connect")
+    def _set_timeouts(dbapi_connection: Any, _record: object) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {milliseconds}")
+            cursor.execute(f"SET lock_timeout = {milliseconds}")
+        dbapi_connection.commit()
+
+    return engine
+
+
 class GatewayState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine = make_engine(settings)
+        self.engine = gateway_engine(settings)
         self.idempotency = IdempotencyStore(self.engine, stale_after_seconds=max(30.0, settings.rpc_timeout * 3))
         self.verifier = TokenVerifier(settings.access_token_public_key_files)
         self.sessions = SessionCache(settings.session_check_cache_seconds)

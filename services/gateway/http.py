@@ -47,7 +47,9 @@ from typing import Any, Final
 
 import eventlet
 import marshmallow
+import sqlalchemy as sa
 import werkzeug.exceptions
+import werkzeug.routing
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 from nameko.web.handlers import HttpRequestHandler
@@ -107,10 +109,11 @@ class ProblemWsgiApp(WsgiApp):
             else:  # only the OPTIONS catch-all matched: no route serves this path
                 response = self._problem(request, NotFound("path", request.path))
             return response(environ, start_response)
-        except werkzeug.exceptions.NotFound:
+        except (werkzeug.exceptions.NotFound, werkzeug.routing.RequestRedirect):
+            # werkzeug redirects a path with doubled slashes to the merged one and
+            # builds the target from the client's Host header. No route of this
+            # API is served at such a path, so it is unknown like any other.
             return self._problem(request, NotFound("path", request.path))(environ, start_response)
-        except werkzeug.exceptions.HTTPException as error:  # a redirect to the canonical URL
-            return error(environ, start_response)
 
         request.path_values = values
         return provider.handle_request(request)(environ, start_response)
@@ -217,6 +220,9 @@ ERROR_STATUS: Final[tuple[tuple[type[BaseException], ErrorMapping], ...]] = (
     (UnknownService, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
     (MethodNotFound, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
     (BrokerError, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
+    # The gateway's own database: unreachable, or a connection, lock or query wait that outlasted RPC_TIMEOUT.
+    (sa.exc.TimeoutError, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
+    (sa.exc.OperationalError, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
     (ConnectionError, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
     (socket.error, ErrorMapping(503, "service-unavailable", "A service is unavailable")),
 )
@@ -669,7 +675,7 @@ def decorate_response(response: Response, settings: Settings, request: Request, 
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Request-Id"] = correlation_id
     origin = request.headers.get("Origin")
-    if origin and origin.rstrip("/") in settings.cors_allowed_origins:
+    if origin and origin in settings.cors_allowed_origins:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After, Location"
         response.headers["Vary"] = "Origin"
@@ -679,7 +685,7 @@ def cors_preflight(settings: Settings, request: Request) -> Response:
     """Respond to an OPTIONS preflight: allowed origins get the methods and headers, others nothing."""
     response = Reply(204).to_response()
     origin = request.headers.get("Origin")
-    if origin and origin.rstrip("/") in settings.cors_allowed_origins:
+    if origin and origin in settings.cors_allowed_origins:
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
         response.headers["Access-Control-Max-Age"] = "600"

@@ -204,6 +204,16 @@ class LoansApi:
         return Reply(200, ctx.call(self.repayments_rpc.list_repayments, ctx.user_id, str(loan_id), _plain(ctx.query)))
 
     @route(
+        "GET",
+        "/api/v1/loans/<uuid:loan_id>/repayments/<uuid:repayment_id>",
+        response=out.Repayment,
+        summary="Read one repayment",
+        tag="repayments",
+    )
+    def get_repayment(self, ctx: RequestContext, loan_id: uuid.UUID, repayment_id: uuid.UUID) -> Reply:
+        return Reply(200, ctx.call(self.repayments_rpc.get_repayment, ctx.user_id, str(loan_id), str(repayment_id)))
+
+    @route(
         "POST",
         "/api/v1/loans/<uuid:loan_id>/repayments/<uuid:repayment_id>/reverse",
         body=ReverseInput,

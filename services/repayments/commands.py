@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -95,6 +96,18 @@ class RepaymentCommands:
         body["stream_id"] = event.stream_id
         body["version"] = event.version
         return body
+
+    def get_repayment(self, user_id: object, loan_id: object, repayment_id: object) -> dict[str, Any]:
+        """Return one repayment of the user's loan, reversed or not; NotFound for anything else."""
+        owner = parse_user_id(user_id)
+        loan = parse_loan_id(loan_id)
+        record, repayments = self.repayments.load(loan)
+        check_owned(record, owner, loan)
+        try:
+            repayment = repayments.repayments[uuid.UUID(str(repayment_id))]
+        except (ValueError, KeyError):
+            raise NotFound("repayment", str(repayment_id)) from None
+        return repayment.to_json()
 
     def list_repayments(self, user_id: object, loan_id: object, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return one page of a loan's repayments, newest payment date first."""

@@ -34,5 +34,9 @@ class RepaymentsService:
         return self._commands().reverse_repayment(user_id, loan_id, repayment_id, reason)
 
     @rpc
+    def get_repayment(self, user_id: str, loan_id: str, repayment_id: str) -> dict[str, Any]:
+        return self._commands().get_repayment(user_id, loan_id, repayment_id)
+
+    @rpc
     def list_repayments(self, user_id: str, loan_id: str, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self._commands().list_repayments(user_id, loan_id, query)

@@ -366,6 +366,14 @@ def test_unknown_path_gives_404_for_any_method(base_url, method):
     assert "/api/v1/nothing-here" in problem["detail"]
 
 
+@pytest.mark.parametrize("path", ["/api//v1/me/profile", "/api/v1//me/profile"])
+def test_doubled_slash_gives_404_not_redirect(base_url, path):
+    response = requests.get(base_url + path, headers={"Host": "evil.example"}, allow_redirects=False, timeout=30)
+    assert_problem(response, 404)
+    assert "Location" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_empty_reply_has_no_content_type(base_url):
     client, _, _ = signed_in(base_url)
     response = client.request("DELETE", "/api/v1/sessions/current")

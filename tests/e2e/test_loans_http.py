@@ -134,6 +134,7 @@ def test_other_users_loans_are_404(base_url, client):
         ("GET", f"/api/v1/loans/{loan['id']}/schedule", None),
         ("GET", f"/api/v1/loans/{loan['id']}/history", None),
         ("GET", f"/api/v1/loans/{loan['id']}/repayments", None),
+        ("GET", f"/api/v1/loans/{loan['id']}/repayments/{logged['id']}", None),
         ("POST", f"/api/v1/loans/{loan['id']}/repayments", {"amount": "10.00", "paid_on": "2024-02-15"}),
         ("POST", f"/api/v1/loans/{loan['id']}/repayments/{logged['id']}/reverse", {}),
         ("POST", f"/api/v1/loans/{loan['id']}/close", {}),
@@ -143,6 +144,16 @@ def test_other_users_loans_are_404(base_url, client):
         response = stranger.request(method, path, json=body)
         assert response.status_code == 404, (method, path, response.text)
     assert stranger.dashboard()["loans"] == []
+
+
+def test_repayment_location_reads_it(client):
+    loan = client.create_loan(**CAR)
+    created = client.request("POST", f"/api/v1/loans/{loan['id']}/repayments", 201, json={"amount": "10.00", "paid_on": "2024-02-15"})
+    read = client.request("GET", created.headers["Location"], 200).json()
+    assert read["id"] == created.json()["id"]
+    assert read["amount"] == "10.00"
+    other_id = str(uuid.uuid4())
+    assert client.request("GET", f"/api/v1/loans/{loan['id']}/repayments/{other_id}").status_code == 404
 
 
 def test_same_idempotency_key_logs_once(client):

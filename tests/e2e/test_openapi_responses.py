@@ -73,6 +73,7 @@ def test_loan_routes_match_document(base_url, document):
         ("get", "/api/v1/loans", "/api/v1/loans"),
         ("get", loan_path + "/schedule", f"/api/v1/loans/{loan_id}/schedule"),
         ("get", loan_path + "/repayments", f"/api/v1/loans/{loan_id}/repayments"),
+        ("get", loan_path + "/repayments/{repayment_id}", logged.headers["Location"]),
         ("get", "/api/v1/dashboard", "/api/v1/dashboard"),
         ("get", "/api/v1/notifications", "/api/v1/notifications"),
     ]

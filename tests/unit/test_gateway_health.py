@@ -77,3 +77,10 @@ def test_cors_other_origin_gets_nothing():
     assert "Access-Control-Allow-Origin" not in response.headers
     preflight = cors_preflight(settings, get("/api/v1/me/profile", Origin="https://evil.example"))
     assert "Access-Control-Allow-Methods" not in preflight.headers
+
+
+def test_cors_origin_must_match_exactly():
+    settings = replace(Settings(), cors_allowed_origins=("https://app.example.com",))
+    response = Response("{}")
+    decorate_response(response, settings, get("/api/v1/me/profile", Origin="https://app.example.com//"), "req-1")
+    assert "Access-Control-Allow-Origin" not in response.headers
