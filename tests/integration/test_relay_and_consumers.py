@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from kombu import Connection, Producer
 
+from loansyncro.consumer import Follower
 from loansyncro.devserver import NAMEKO_CONFIG, ROOT
 from loansyncro.eventstore import Checkpoint, EventStore, NewEvent, RecordedEvent
 from loansyncro.messaging import consumer_queue, declare_topology
@@ -439,3 +440,20 @@ def test_operator_retry_of_parked_event(engine, clean_probe, monkeypatch):
 
     assert follower.parked() == []
     assert_each_applied_once(engine, [failing])
+
+
+def test_database_error_keeps_batch_for_next_catch_up(engine, clean_probe):
+    recorded = append_events(engine, streams=2, per_stream=2)
+    failing = {recorded[0].event_id}
+
+    def flaky_record(conn: sa.Connection, event: RecordedEvent) -> None:
+        if event.event_id in failing:
+            failing.clear()
+            raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection to server was lost"))
+        probe.record(conn, event)
+
+    follower = Follower(engine, probe.CONSUMER, probe.tables, {"TestAmountNoted": flaky_record})
+    # The first pass defers one stream; the checkpoint must not move past it.
+    wait_for(lambda: follower.catch_up() >= 0 and exactly_once(engine, recorded)(), 30, "catch-up after the error")
+
+    assert_each_applied_once(engine, recorded)
