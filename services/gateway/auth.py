@@ -9,6 +9,10 @@ still be active in accounts. That check is cached for
 `session_check_cache_seconds`; this gateway process drops its cache entry at
 once when it handles the sign-out, so only other replicas may accept a
 revoked token, for at most that long.
+
+A verified token's claims are kept by the exact token text until the token
+expires, so a client's next requests skip the signature check. The expiry
+is checked on every use, and reloading the keys empties that cache.
 """
 
 from __future__ import annotations
@@ -31,18 +35,40 @@ ALGORITHM = "EdDSA"
 ISSUER = "loansyncro-accounts"
 AUDIENCE = "loansyncro-api"
 INVALID_TOKEN = "Invalid or expired access token: sign in again or refresh the token."
+# Seconds of clock difference allowed between accounts and the gateway.
+LEEWAY_SECONDS = 5
+# Tokens whose verified claims one gateway process keeps; the cache starts over when full.
+VERIFIED_CACHE_SIZE = 10_000
+# Shortest time between two reloads of the key files for unknown key ids, so
+# tokens with made-up key ids cannot make every request read the files.
+KEY_RELOAD_INTERVAL_SECONDS = 5.0
 
 
 class TokenVerifier:
-    def __init__(self, public_key_files: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        public_key_files: tuple[str, ...],
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.public_key_files = public_key_files
         self.keys: dict[str, Ed25519PublicKey] = {}
+        self.clock = clock
+        self.monotonic = monotonic
         self._lock = threading.Lock()
+        self._last_reload: float | None = None
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def _key(self, kid: str) -> Ed25519PublicKey:
         if kid not in self.keys:
             with self._lock:
-                self.keys = load_public_keys(self.public_key_files)
+                now = self.monotonic()
+                due = self._last_reload is None or now - self._last_reload >= KEY_RELOAD_INTERVAL_SECONDS
+                if kid not in self.keys and due:
+                    self.keys = load_public_keys(self.public_key_files)
+                    self._last_reload = now
+                    self._verified.clear()
         try:
             return self.keys[kid]
         except KeyError:
@@ -50,6 +76,21 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict[str, Any]:
         """Return the claims of a valid access token; raise Unauthorized otherwise."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached["exp"] + LEEWAY_SECONDS > self.clock():
+                return dict(cached)
+            self._verified.pop(token, None)
+            log.warning("access token rejected", extra={"reason": "ExpiredSignatureError"})
+            raise Unauthorized(INVALID_TOKEN)
+
+        claims = self._verify_signed(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return dict(claims)
+
+    def _verify_signed(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -65,7 +106,7 @@ class TokenVerifier:
                 audience=AUDIENCE,
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "sid", "iss", "aud"]},
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.PyJWTError as error:
             log.warning("access token rejected", extra={"reason": type(error).__name__})
