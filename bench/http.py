@@ -328,7 +328,7 @@ def verdict(results: list[Result]) -> str:
         f"A nameko RPC to accounts through RabbitMQ, with no HTTP at all, reaches {rpc / bare:.0%} of the bare rate "
         "on this machine, so no path that makes that call can reach the target here. "
         f"Without any RPC, the gateway's token check and route handling reach {constant / bare:.0%}, "
-        f"and its health endpoint, with neither, {health / bare:.0%}: only a profile read that skips the RPC, "
+        f"and its health endpoint, with neither, {health / bare:.0%}. Only a profile read that skips the RPC, "
         "such as one served from a cache in the gateway, could reach the target."
     )
 
@@ -360,9 +360,9 @@ def report(results: list[Result], concurrency: int) -> str:
         "The token check row runs the gateway's route handling (GatewayBase, in a process of its own)\n"
         "with one route that returns a constant after verifying the token and its session.\n"
         "The RPC row calls accounts.get_profile directly through nameko standalone proxies, without HTTP.\n"
-        "The profile read checks the EdDSA token (its verified claims are cached until it expires)\n"
-        "and the session (cached for SESSION_CHECK_CACHE_SECONDS, 5 s by default), then makes one\n"
-        "RPC to accounts, which serves its cached decrypted user after one query for newer events.\n"
+        "The profile read checks the EdDSA token, whose verified claims are cached until it expires.\n"
+        "It checks the session, cached for SESSION_CHECK_CACHE_SECONDS (5 s by default), then makes\n"
+        "one RPC to accounts, which serves its cached decrypted user after one query for newer events.\n"
         "Sign-in is bound by argon2id (19 MiB, 2 passes) by design.\n"
         "The client threads write prepared requests on raw sockets: with the requests library the\n"
         "load generator used a whole core and capped the bare endpoint near 1,100 requests/s, so the\n"

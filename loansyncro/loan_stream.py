@@ -1,6 +1,6 @@
 """A loan's event stream as every service reads it.
 
-The loans service writes the stream; the repayments and ledger services fold
+The loans service writes the stream. The repayments and ledger services fold
 it with the same code, so all three see the same terms, details and status.
 Pure code: no I/O and no clock.
 """

@@ -50,9 +50,9 @@ def rpc_proxy(service: str) -> RpcProxy:
     key with every state-changing call, as the gateway does. A request the
     broker loses then surfaces as a timeout (504), which the client retries
     safely with the same Idempotency-Key. The confirm would cost a broker round
-    trip per call. It only tells apart a service whose queue was never
-    declared (nameko's UnknownService), and a stopped service keeps its
-    queue, so its calls time out either way.
+    trip per call. It only distinguishes a service whose queue was never
+    declared (nameko's UnknownService). A stopped service keeps its queue,
+    so its calls time out either way.
     """
     return RpcProxy(service, use_confirms=False)
 

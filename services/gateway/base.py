@@ -40,7 +40,7 @@ CLEANUP_INTERVAL_SECONDS = 3600
 def gateway_engine(settings: Settings) -> sa.Engine:
     """Create the gateway's engine, whose waits for a connection, a lock or a query end within RPC_TIMEOUT.
 
-    The gateway answers every request within its RPC timeout. Its own tables
+    The gateway replies to every request within its RPC timeout. Its own tables
     (idempotency keys) must not hold a request longer, even when a migration
     or a stuck session locks them.
     """
