@@ -38,21 +38,27 @@ class LoggedRepayment:
         return Repayment(id=str(data["repayment_id"]), amount=data["amount"], paid_on=data["paid_on"], extra_mode=data["extra_mode"])
 
     def to_json(self) -> dict[str, Any]:
-        data = self.data
-        return {
-            "id": str(data["repayment_id"]),
-            "loan_id": str(data["loan_id"]),
-            "amount": format_amount(data["amount"]),
-            "currency": data["currency"],
-            "paid_on": data["paid_on"].isoformat(),
-            "method": data["method"],
-            "reference": data.get("reference"),
-            "note": data.get("note"),
-            "extra_mode": data["extra_mode"],
-            "reversed": self.reversed,
-            "reversal_reason": self.reversal_reason,
-            "logged_at": self.logged_at.isoformat(),
-        }
+        return repayment_json(self.data, self.logged_at, self.reversed, self.reversal_reason)
+
+
+def repayment_json(
+    data: Mapping[str, Any], logged_at: dt.datetime, reversed_: bool, reversal_reason: str | None
+) -> dict[str, Any]:
+    """Return a repayment as the API shows it, from its RepaymentLogged data or a read-model row."""
+    return {
+        "id": str(data["repayment_id"]),
+        "loan_id": str(data["loan_id"]),
+        "amount": format_amount(data["amount"]),
+        "currency": data["currency"],
+        "paid_on": data["paid_on"].isoformat(),
+        "method": data["method"],
+        "reference": data.get("reference"),
+        "note": data.get("note"),
+        "extra_mode": data["extra_mode"],
+        "reversed": reversed_,
+        "reversal_reason": reversal_reason,
+        "logged_at": logged_at.isoformat(),
+    }
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,14 @@ def _nullable_amount() -> fields.String:
     return _amount(allow_none=True)
 
 
+class _Page(marshmallow.Schema):
+    """One page of a list; subclasses add `items`."""
+
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+
+
 class TermChange(marshmallow.Schema):
     effective_date = fields.Date(required=True)
     annual_rate = fields.String(allow_none=True)
@@ -101,11 +109,8 @@ class Loan(marshmallow.Schema):
     )
 
 
-class LoanPage(marshmallow.Schema):
+class LoanPage(_Page):
     items = fields.List(fields.Nested(Loan), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
 
 
 class ScheduledInstallment(marshmallow.Schema):
@@ -146,11 +151,8 @@ class Repayment(marshmallow.Schema):
     version = fields.Integer(metadata={"description": "After a write: that stream's version"})
 
 
-class RepaymentPage(marshmallow.Schema):
+class RepaymentPage(_Page):
     items = fields.List(fields.Nested(Repayment), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
 
 
 class CurrencyTotals(marshmallow.Schema):
@@ -258,11 +260,8 @@ class Notification(marshmallow.Schema):
     created_at = fields.DateTime(required=True)
 
 
-class NotificationPage(marshmallow.Schema):
+class NotificationPage(_Page):
     items = fields.List(fields.Nested(Notification), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
 
 
 class QueuedNotifications(marshmallow.Schema):

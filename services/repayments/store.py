@@ -15,7 +15,7 @@ from loansyncro.errors import Conflict
 from loansyncro.eventstore import ConcurrencyError, EventStore, NewEvent, RecordedEvent
 from loansyncro.loan_stream import LoanRecord, fold_loan
 from loansyncro.loan_stream import stream_id_of as loan_stream_id
-from loansyncro.repayment_stream import RepaymentLog, fold_repayments, stream_id_of
+from loansyncro.repayment_stream import RepaymentLog, fold_repayments, repayment_json, stream_id_of
 from services.repayments import tables
 
 log = logging.getLogger(__name__)
@@ -70,26 +70,8 @@ class RepaymentRepository:
         with self.store.engine.connect() as conn:
             total = conn.execute(total_query).scalar_one()
             rows = conn.execute(query).mappings().all()
-        return [_row_json(row) for row in rows], int(total)
-
-
-def _row_json(row: Any) -> dict[str, Any]:
-    from loansyncro.money import format_amount
-
-    return {
-        "id": str(row["repayment_id"]),
-        "loan_id": str(row["loan_id"]),
-        "amount": format_amount(row["amount"]),
-        "currency": row["currency"],
-        "paid_on": row["paid_on"].isoformat(),
-        "method": row["method"],
-        "reference": row["reference"],
-        "note": row["note"],
-        "extra_mode": row["extra_mode"],
-        "reversed": row["reversed"],
-        "reversal_reason": row["reversal_reason"],
-        "logged_at": row["logged_at"].isoformat(),
-    }
+        items = [repayment_json(row, row["logged_at"], row["reversed"], row["reversal_reason"]) for row in rows]
+        return items, int(total)
 
 
 def _project(conn: Connection, event: RecordedEvent) -> None:

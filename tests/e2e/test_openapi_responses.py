@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import jsonschema
 import pytest
 import requests
 
-from tests.e2e.api_client import ApiClient
+from tests.e2e.test_loans_http import CAR, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-
-CAR = {
-    "name": "Car",
-    "loan_type": "auto",
-    "lender": "AutoFinance",
-    "currency": "EUR",
-    "principal": "12000.00",
-    "annual_rate": "4.9",
-    "start_date": "2024-01-15",
-    "installments": 60,
-}
 
 
 def json_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
@@ -56,10 +44,7 @@ def assert_matches(document: dict[str, Any], method: str, path: str, response: r
 
 
 def test_loan_routes_match_document(base_url, document):
-    client = ApiClient(base_url)
-    email, password = f"openapi+{uuid.uuid4().hex[:12]}@example.com", "pw-" + uuid.uuid4().hex
-    client.register(email, password)
-    client.sign_in(email, password)
+    client = signed_in(base_url)
     loan_path = "/api/v1/loans/{loan_id}"
 
     created = client.request("POST", "/api/v1/loans", 201, json=CAR)
