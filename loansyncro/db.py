@@ -45,20 +45,29 @@ def use_green_waits() -> bool:
 
 
 def make_engine(
-    settings: Settings, *, role: str | None = "", pool_size: int | None = None, pool_timeout: float = 30.0
+    settings: Settings, *, role: str | None = "", pool_size: int | None = None, wait_timeout: float | None = None
 ) -> Engine:
     """Create an engine; each new connection switches to `role` (default: the service role).
 
     Pass role=None to keep the login role, as migrations and test fixtures do.
     The pool keeps up to `pool_size` connections (default DATABASE_POOL_SIZE)
-    open and opens no more: under load a worker waits up to `pool_timeout`
-    seconds for a free connection, then gets sqlalchemy.exc.TimeoutError.
+    open and opens no more: under load a worker waits for a free connection.
     PostgreSQL allows 100 connections by default, shared by every process of
     a deployment.
+
+    With `wait_timeout` (seconds), waiting for a pooled connection ends with
+    sqlalchemy.exc.TimeoutError after that long (else after SQLAlchemy's
+    default 30 s), and each statement and each lock wait is cancelled after
+    that long by PostgreSQL's statement_timeout and lock_timeout.
     """
     if pool_size is None:
         pool_size = settings.database_pool_size
     green = use_green_waits()
+    connect_args: dict[str, str] = {}
+    if wait_timeout is not None:
+        milliseconds = max(1, round(wait_timeout * 1000))
+        # Set at connection start-up, so no statement runs before them.
+        connect_args["options"] = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
     engine = sa.create_engine(
         settings.sqlalchemy_url,
         pool_size=pool_size,
@@ -67,7 +76,8 @@ def make_engine(
         # on nearly every query (a new server process each time). Queries are
         # short, so waiting for a pooled connection is far cheaper.
         max_overflow=0,
-        pool_timeout=pool_timeout,
+        pool_timeout=30.0 if wait_timeout is None else wait_timeout,
+        connect_args=connect_args,
         # No ping per checkout: it costs a round trip on every transaction. A
         # connection that died with its server fails once, and SQLAlchemy then
         # discards the whole pool (optimistic disconnect handling).

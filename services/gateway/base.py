@@ -44,17 +44,7 @@ def gateway_engine(settings: Settings) -> sa.Engine:
     (idempotency keys) must not hold a request longer, even when a migration
     or a stuck session locks them.
     """
-    engine = make_engine(settings, pool_timeout=settings.rpc_timeout)
-    milliseconds = max(1, round(settings.rpc_timeout * 1000))
-
-    @sa.event.listens_for(engine, "connect")
-    def _set_timeouts(dbapi_connection: Any, _record: object) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET statement_timeout = {milliseconds}")
-            cursor.execute(f"SET lock_timeout = {milliseconds}")
-        dbapi_connection.commit()
-
-    return engine
+    return make_engine(settings, wait_timeout=settings.rpc_timeout)
 
 
 class GatewayState:
