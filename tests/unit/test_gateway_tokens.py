@@ -6,13 +6,12 @@ import time
 import uuid
 from pathlib import Path
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from loansyncro.errors import Unauthorized
-from loansyncro.token_keys import key_id
+from services.accounts.tokens import AccessTokenIssuer
 from services.gateway import auth
 from services.gateway.auth import TokenVerifier
 
@@ -25,13 +24,9 @@ def write_public_key(directory: Path, private_key: Ed25519PrivateKey) -> str:
     return str(path)
 
 
-def sign(private_key: Ed25519PrivateKey, lifetime: float = 600) -> str:
-    now = int(time.time())
-    claims = {
-        "sub": str(uuid.uuid4()), "sid": str(uuid.uuid4()), "typ": "access", "iat": now, "exp": now + int(lifetime),
-        "iss": auth.ISSUER, "aud": auth.AUDIENCE,
-    }
-    return jwt.encode(claims, private_key, algorithm="EdDSA", headers={"kid": key_id(private_key.public_key())})
+def sign(private_key: Ed25519PrivateKey, lifetime: int = 600) -> str:
+    """Issue an access token the way accounts does."""
+    return AccessTokenIssuer(private_key, lifetime).issue(uuid.uuid4(), uuid.uuid4())
 
 
 class Clock:
